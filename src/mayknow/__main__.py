@@ -1,0 +1,3 @@
+from mayknow.entrypoints.cli import main
+
+main()

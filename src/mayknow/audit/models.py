@@ -1,0 +1,45 @@
+"""Tables of the audit slice: the hash-chained event log and its head."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mayknow.db.base import NOT_PERSONAL, Base, personal
+
+AUDIT = (
+    "audit event",
+    "prove what was done with personal data, and by whom",
+    "legal_obligation",
+    "3 years; unlinkable once the account is deleted",
+    "operators",
+)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, info=NOT_PERSONAL
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=personal(*AUDIT))
+    actor: Mapped[str] = mapped_column(String(64), info=personal(*AUDIT))
+    action: Mapped[str] = mapped_column(String(64), info=personal(*AUDIT))
+    subject: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, index=True, info=personal(*AUDIT)
+    )
+    details: Mapped[str] = mapped_column(Text, info=personal(*AUDIT))
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32), info=NOT_PERSONAL)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), info=NOT_PERSONAL)
+
+
+class AuditHead(Base):
+    """One row: the newest event's id and hash. Appenders lock it, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=NOT_PERSONAL)
+    last_id: Mapped[int] = mapped_column(Integer, info=NOT_PERSONAL)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary(32), info=NOT_PERSONAL)

@@ -1,0 +1,96 @@
+"""The one composition root: settings in, a wired set of services out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from mayknow.accounts.service import AccountService, AuthPolicy
+from mayknow.accounts.sms import NoSender, OutboxSender, SmsSender, WebhookSender
+from mayknow.audit import service as audit
+from mayknow.config import Settings
+from mayknow.consent.service import ConsentService
+from mayknow.db.engine import make_engine
+from mayknow.db.migrate import upgrade
+from mayknow.db.uow import UnitOfWork
+from mayknow.graph.service import GraphService
+from mayknow.identity.keyring import KeyRing, load_or_create
+from mayknow.policy.texts import current_version
+from mayknow.rights.service import RightsService
+from mayknow.shared.clock import Clock, SystemClock
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWork
+    clock: Clock
+    keys: KeyRing
+    sms: SmsSender
+    accounts: AccountService
+    consent: ConsentService
+    graph: GraphService
+    rights: RightsService
+
+    @property
+    def outbox(self) -> OutboxSender | None:
+        return self.sms if isinstance(self.sms, OutboxSender) else None
+
+    def verify_audit(self) -> audit.Verdict:
+        with self.uow.read() as session:
+            return audit.verify(session)
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    relaxed = settings.address_limits_relaxed
+    return AuthPolicy(
+        code_ttl=timedelta(seconds=settings.code_ttl_seconds),
+        code_max_attempts=settings.code_max_attempts,
+        code_interval=timedelta(seconds=settings.code_interval_seconds),
+        codes_per_number_per_hour=settings.codes_per_number_per_hour,
+        codes_per_address_per_hour=(
+            settings.dev_address_limit if relaxed else settings.codes_per_address_per_hour
+        ),
+        signups_per_address_per_hour=(
+            settings.dev_address_limit if relaxed else settings.signups_per_address_per_hour
+        ),
+        session_max_age=timedelta(days=settings.session_max_age_days),
+        session_idle=timedelta(days=settings.session_idle_days),
+    )
+
+
+def default_sender(settings: Settings) -> SmsSender:
+    if settings.dev:
+        return OutboxSender(echo=True)
+    if settings.sms_webhook_url:
+        return WebhookSender(settings.sms_webhook_url, settings.sms_webhook_secret)
+    return NoSender()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sms: SmsSender | None = None,
+    engine: Engine | None = None,
+    migrate: bool | None = None,
+) -> Container:
+    """Wire mayknow. Tests pass a FakeClock, an OutboxSender or their own engine."""
+    clock = clock or SystemClock()
+    keys = load_or_create(settings.data_dir)
+    engine = engine or make_engine(settings.database_url)
+    if settings.auto_migrate if migrate is None else migrate:
+        upgrade(engine)
+    uow = UnitOfWork(engine)
+    sms = sms or default_sender(settings)
+    version = current_version()
+    consent = ConsentService(uow, clock, version)
+    accounts = AccountService(
+        uow, clock, keys, sms, consent, auth_policy(settings), settings.default_region
+    )
+    graph = GraphService(uow, clock, accounts)
+    rights = RightsService(uow, clock, [graph, consent, accounts], version)
+    return Container(settings, engine, uow, clock, keys, sms, accounts, consent, graph, rights)

@@ -1,0 +1,33 @@
+"""The FastAPI application factory: routers, error mapping, middleware. No logic of its own."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from mayknow import __version__
+from mayknow.bootstrap import Container
+from mayknow.entrypoints.api import errors
+from mayknow.entrypoints.api.middleware import BodyLimit, SafeHeadersAndAccessLog
+from mayknow.entrypoints.api.routers import auth, dev, follows, me, policy
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="mayknow",
+        version=__version__,
+        summary="People you may know, with consent, reasons and nothing kept that need not be.",
+    )
+    app.state.container = container
+    errors.install(app)
+    for module in (policy, auth, me, follows):
+        app.include_router(module.router)
+    if container.settings.dev:
+        app.include_router(dev.router)
+
+    @app.get("/v1/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)
+    app.add_middleware(SafeHeadersAndAccessLog)
+    return app

@@ -1,0 +1,85 @@
+"""What routes need from a request: the container, the caller, the client's address."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+
+from mayknow.accounts.sessions import Principal
+from mayknow.bootstrap import Container
+from mayknow.shared.errors import Forbidden, NotAuthenticated, NotFound
+
+COOKIE = "mayknow_session"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def container(request: Request) -> Container:
+    found: Container = request.app.state.container
+    return found
+
+
+Services = Annotated[Container, Depends(container)]
+
+
+def _token(request: Request) -> tuple[str | None, bool]:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    return request.cookies.get(COOKIE), True
+
+
+def principal(request: Request, services: Services) -> Principal:
+    token, from_cookie = _token(request)
+    if token is None or len(token) > 256:
+        raise NotAuthenticated("not_authenticated", "Sign in first.")
+    found = services.accounts.authenticate(token)
+    if found is None:
+        raise NotAuthenticated("session_expired", "The session has ended: sign in again.")
+    if from_cookie and request.method not in _SAFE_METHODS:
+        _same_origin(request)
+    return found
+
+
+def _same_origin(request: Request) -> None:
+    """A cookie-authenticated change must come from our own pages (SameSite=Lax plus this)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forbidden("cross_origin", "Requests from other sites are refused.")
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def client_address(request: Request, services: Services) -> str:
+    """The connection's address, or X-Forwarded-For's last untrusted hop behind our proxies."""
+    peer = request.client.host if request.client else ""
+    trusted = services.settings.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop
+    return peer
+
+
+def _within(address: str, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+Address = Annotated[str, Depends(client_address)]
+
+
+def parse_user_id(raw: str) -> int:
+    """Ids in paths: anything that is not a plausible id is simply not found."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 16:
+        raise NotFound("user_not_found", "There is no such account.")
+    return int(raw)

@@ -1,0 +1,135 @@
+"""Request and response bodies of the HTTP contract (shared/design/api.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Phone = Field(max_length=64, description="A mobile number in any format; handled as E.164.")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class CodeRequest(Strict):
+    phone: str = Phone
+
+
+class CodeSent(BaseModel):
+    expires_in: int
+
+
+class RegisterRequest(Strict):
+    phone: str = Phone
+    code: str = Field(max_length=16)
+    nickname: str = Field(max_length=200)
+    accept_policy_version: str = Field(max_length=64)
+
+
+class LoginRequest(Strict):
+    phone: str = Phone
+    code: str = Field(max_length=16)
+    accept_policy_version: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Needed when the policy changed since the member last accepted it.",
+    )
+
+
+class SignedIn(BaseModel):
+    user_id: int
+    token: str
+    expires_at: str
+
+
+class Me(BaseModel):
+    user_id: int
+    nickname: str
+    phone_masked: str
+    city: str | None
+
+
+class ConsentChange(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    granted: bool
+
+
+class ConsentStateOut(BaseModel):
+    granted: bool
+    at: str | None
+    policy_version: str | None
+
+
+class ConsentOut(ConsentStateOut):
+    purpose: str
+
+
+class PolicyAcceptance(BaseModel):
+    current_version: str
+    accepted_version: str | None
+
+
+class Consents(BaseModel):
+    purposes: dict[str, ConsentStateOut]
+    policy: PolicyAcceptance
+
+
+class SettingsChange(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    suggestions_enabled: bool | None = None
+    recommend_me_to_others: bool | None = None
+    show_city_on_profile: bool | None = None
+
+
+class SettingsOut(BaseModel):
+    suggestions_enabled: bool
+    recommend_me_to_others: bool
+    show_city_on_profile: bool
+
+
+class Person(BaseModel):
+    user_id: int
+    nickname: str
+
+
+class People(BaseModel):
+    people: list[Person]
+
+
+class FollowState(BaseModel):
+    user_id: int
+    following: bool
+    mutual: bool
+
+
+class Receipt(BaseModel):
+    receipt_id: str
+    at: str
+    erased: dict[str, int]
+
+
+class Deleted(BaseModel):
+    receipt: Receipt
+
+
+class PolicyOut(BaseModel):
+    version: str
+    language: str
+    summary: str
+    full: str
+    terms: str
+
+
+class SessionOut(BaseModel):
+    channel: str
+    created_at: str
+    last_seen_at: str
+    expires_at: str
+
+
+class Sessions(BaseModel):
+    sessions: list[SessionOut]
+
+
+class OutboxCode(BaseModel):
+    code: str

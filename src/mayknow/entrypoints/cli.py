@@ -1,0 +1,127 @@
+"""The mayknow command: thin wrappers that parse flags and call one thing each."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mayknow import __version__, bootstrap, config
+from mayknow.db.engine import make_engine
+from mayknow.db.migrate import upgrade
+
+app = typer.Typer(help="mayknow: people you may know, under consent.", no_args_is_help=True)
+db_app = typer.Typer(help="The store.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="See docs/settings.md.")]
+Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL; default SQLite file.")]
+
+
+def _settings(**flags: object) -> config.Settings:
+    try:
+        return config.load(flags, os.environ)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def serve(
+    dev: Annotated[bool | None, typer.Option("--dev", help="Development mode.")] = None,
+    db: Db = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy", help="A proxy whose X-Forwarded-For is believed (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    settings = _settings(
+        dev=dev,
+        db=db,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        workers=workers,
+        trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.dev and settings.workers != 1:
+        typer.echo("Development mode runs one worker (the outbox lives in memory).", err=True)
+    container = bootstrap.build(settings)  # creates the key ring and migrates, once
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,  # ours logs route templates only, never paths or queries
+        "log_level": "info",
+        "proxy_headers": False,  # X-Forwarded-For is read only from --trusted-proxy peers
+    }
+    if settings.dev or settings.workers == 1:
+        from mayknow.entrypoints.api.app import create_app
+
+        uvicorn.run(create_app(container), **common)
+        return
+    container.engine.dispose()
+    os.environ.update(config.to_environ(settings))
+    os.environ[config.env_name("auto_migrate")] = "false"
+    uvicorn.run(
+        "mayknow.entrypoints.api.asgi:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        **common,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: Db = None, data_dir: DataDir = None) -> None:
+    """Bring the schema to the newest version."""
+    settings = _settings(db=db, data_dir=data_dir)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    upgrade(make_engine(settings.database_url))
+    typer.echo("schema is up to date")
+
+
+@audit_app.command("verify")
+def audit_verify(db: Db = None, data_dir: DataDir = None) -> None:
+    """Walk the hash chain; exit 1 naming the first event edited or removed."""
+    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
+    try:
+        verdict = container.verify_audit()
+    finally:
+        container.engine.dispose()
+    if not verdict.ok:
+        typer.echo(
+            f"audit log BROKEN after {verdict.checked} good events: {verdict.problem}", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {verdict.checked} events")
+
+
+@app.command("settings")
+def settings_doc(markdown: Annotated[bool, typer.Option(help="As Markdown.")] = True) -> None:
+    """Print every setting with its variable, default and help (docs/settings.md)."""
+    typer.echo(
+        config.markdown() if markdown else "\n".join(f.name for f in config.declared()), nl=False
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,37 @@
+"""Tables of the graph slice: who follows whom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mayknow.db.base import Base, personal
+
+FOLLOW = (
+    "follow relation",
+    "run the follow graph and suggestions",
+    "contract",
+    "until unfollow or account deletion",
+    "the two members",
+)
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+
+    follower_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(*FOLLOW),
+    )
+    followee_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+        info=personal(*FOLLOW),
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=personal(*FOLLOW))

@@ -1,0 +1,89 @@
+"""The key ring: versioned secrets in a file of the data dir, created once with 0600 rights.
+
+From each version's master secret, purpose-bound subkeys are derived:
+- phone pseudonyms: HMAC-SHA256(e164), so a number can be found without being stored;
+- the secret box that encrypts a member's own number for sending codes;
+- code hashes, rate-limit keys and any later keyed digest.
+Old versions stay readable so that pseudonyms can be re-keyed without downtime.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl.exceptions import CryptoError
+from nacl.secret import SecretBox
+
+KEY_FILE = "keys.json"
+
+
+class KeyRingError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    secrets_by_version: dict[int, bytes]
+    current: int
+
+    def subkey(self, label: str, version: int | None = None) -> bytes:
+        master = self.secrets_by_version[self.current if version is None else version]
+        return hmac.new(master, f"mayknow/{label}".encode(), hashlib.sha256).digest()
+
+    def digest(self, label: str, data: bytes, version: int | None = None) -> bytes:
+        """A keyed digest of ``data`` for one purpose (``label``)."""
+        return hmac.new(self.subkey(label, version), data, hashlib.sha256).digest()
+
+    def phone_pseudonym(self, e164: str, version: int | None = None) -> bytes:
+        return self.digest("phone-pseudonym", e164.encode(), version)
+
+    def phone_pseudonyms(self, e164: str) -> dict[int, bytes]:
+        """The pseudonym under every version, for look-ups during a rotation."""
+        return {v: self.phone_pseudonym(e164, v) for v in self.secrets_by_version}
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        box = SecretBox(self.subkey("secret-box"))
+        return bytes([self.current]) + bytes(box.encrypt(plaintext))
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        version, body = ciphertext[0], ciphertext[1:]
+        try:
+            return bytes(SecretBox(self.subkey("secret-box", version)).decrypt(body))
+        except (KeyError, CryptoError) as exc:
+            raise KeyRingError("ciphertext cannot be opened with this key ring") from exc
+
+
+def load_or_create(data_dir: Path) -> KeyRing:
+    """Read the key file, creating it (0600, in a 0700 dir) on first start."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        _create(path)
+    raw = json.loads(path.read_text())
+    return KeyRing(
+        secrets_by_version={int(v): base64.b64decode(k) for v, k in raw["versions"].items()},
+        current=int(raw["current"]),
+    )
+
+
+def _create(path: Path) -> None:
+    content = json.dumps(
+        {"current": 1, "versions": {"1": base64.b64encode(secrets.token_bytes(32)).decode()}}
+    )
+    temporary = path.with_name(f".{KEY_FILE}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    try:
+        os.link(temporary, path)  # atomic: a reader sees no file or the whole file
+    except FileExistsError:  # another process created it first; keep theirs
+        pass
+    finally:
+        temporary.unlink()

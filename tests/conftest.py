@@ -1,0 +1,145 @@
+"""Fixtures shared by every test: a migrated store (SQLite, or PostgreSQL when
+MAYKNOW_TEST_DATABASE_URL names one), a container with a fake clock and an outbox,
+and an HTTP client. Fixtures use fictional people and numbers only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, insert
+
+from mayknow import bootstrap, config
+from mayknow.accounts.sms import OutboxSender
+from mayknow.audit.models import AuditHead
+from mayknow.audit.service import GENESIS, HEAD_ID
+from mayknow.db.engine import make_engine
+from mayknow.db.migrate import upgrade
+from mayknow.entrypoints.api.app import create_app
+from mayknow.schema import metadata
+from mayknow.shared.clock import FakeClock
+
+TEST_DB_ENV = "MAYKNOW_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get(TEST_DB_ENV)
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'mayknow-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # a throwaway database: start from nothing
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Iterator[Engine]:
+    """The migrated store, emptied after each test."""
+    yield migrated_engine
+    with migrated_engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+        conn.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def outbox() -> OutboxSender:
+    return OutboxSender()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> config.Settings:
+    return config.Settings(data_dir=tmp_path / "data", db=database_url, dev=True)
+
+
+@pytest.fixture
+def container(
+    settings: config.Settings, engine: Engine, clock: FakeClock, outbox: OutboxSender
+) -> bootstrap.Container:
+    return bootstrap.build(settings, clock=clock, sms=outbox, engine=engine, migrate=False)
+
+
+@pytest.fixture
+def client(container: bootstrap.Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as test_client:
+        yield test_client
+
+
+@dataclass
+class Member:
+    user_id: int
+    token: str
+    phone: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class People:
+    """Signs fictional people up through the public API."""
+
+    def __init__(
+        self,
+        client: TestClient,
+        outbox: OutboxSender,
+        clock: FakeClock,
+        container: bootstrap.Container,
+    ) -> None:
+        self.client, self.outbox, self.clock = client, outbox, clock
+        self.container = container
+        self.version = container.consent.policy_version
+        self._next = 0
+
+    def phone(self) -> str:
+        self._next += 1
+        return f"+86139{self._next:08d}"  # 139 0000 xxxx: fictional test numbers
+
+    def code_for(self, phone: str) -> str:
+        self.clock.advance(seconds=61)  # past the per-number interval
+        response = self.client.post("/v1/auth/code", json={"phone": phone})
+        assert response.status_code == 202, response.text
+        code = self.outbox.last_code(self.container.accounts.parse_phone(phone))
+        assert code is not None
+        return code
+
+    def sign_up(self, nickname: str = "小明", phone: str | None = None) -> Member:
+        phone = phone or self.phone()
+        response = self.client.post(
+            "/v1/auth/register",
+            json={
+                "phone": phone,
+                "code": self.code_for(phone),
+                "nickname": nickname,
+                "accept_policy_version": self.version,
+            },
+        )
+        assert response.status_code == 201, response.text
+        self.client.cookies.clear()  # tests sign in with the bearer token unless they say so
+        body = response.json()
+        return Member(body["user_id"], body["token"], phone)
+
+
+@pytest.fixture
+def people(
+    client: TestClient, outbox: OutboxSender, clock: FakeClock, container: bootstrap.Container
+) -> People:
+    return People(client, outbox, clock, container)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from mayknow.identity.keyring import KEY_FILE, KeyRing, KeyRingError, load_or_create
+
+
+def test_the_key_file_is_created_once_with_owner_only_rights(tmp_path: Path) -> None:
+    first = load_or_create(tmp_path / "data")
+    mode = stat.S_IMODE((tmp_path / "data" / KEY_FILE).stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert load_or_create(tmp_path / "data") == first
+
+
+def test_pseudonyms_are_keyed_and_stable(tmp_path: Path) -> None:
+    ours, theirs = load_or_create(tmp_path / "a"), load_or_create(tmp_path / "b")
+    assert ours.phone_pseudonym("+8613900001234") == ours.phone_pseudonym("+8613900001234")
+    assert ours.phone_pseudonym("+8613900001234") != theirs.phone_pseudonym("+8613900001234")
+
+
+def test_old_versions_still_open_after_rotation() -> None:
+    old = KeyRing({1: b"a" * 32}, current=1)
+    sealed = old.encrypt(b"+8613900001234")
+    rotated = KeyRing({1: b"a" * 32, 2: b"b" * 32}, current=2)
+    assert rotated.decrypt(sealed) == b"+8613900001234"
+    assert set(rotated.phone_pseudonyms("+8613900001234")) == {1, 2}
+    assert rotated.encrypt(b"x")[0] == 2
+
+
+def test_tampered_ciphertext_is_refused() -> None:
+    ring = KeyRing({1: b"a" * 32}, current=1)
+    sealed = bytearray(ring.encrypt(b"+8613900001234"))
+    sealed[-1] ^= 1
+    with pytest.raises(KeyRingError):
+        ring.decrypt(bytes(sealed))
