@@ -138,6 +138,14 @@ class People:
         return Member(body["user_id"], body["token"], phone)
 
 
+def grant(client: TestClient, member: Member, *purposes: str, granted: bool = True) -> None:
+    for purpose in purposes:
+        response = client.put(
+            f"/v1/me/consents/{purpose}", json={"granted": granted}, headers=member.auth
+        )
+        assert response.status_code == 200, response.text
+
+
 @pytest.fixture
 def people(
     client: TestClient, outbox: OutboxSender, clock: FakeClock, container: bootstrap.Container

@@ -11,7 +11,10 @@ from mayknow.accounts.service import AccountService, AuthPolicy
 from mayknow.accounts.sms import NoSender, OutboxSender, SmsSender, WebhookSender
 from mayknow.audit import service as audit
 from mayknow.config import Settings
+from mayknow.consent.domain import Purpose
 from mayknow.consent.service import ConsentService
+from mayknow.contacts.domain import Bucket
+from mayknow.contacts.service import ContactService, SyncLimits
 from mayknow.db.engine import make_engine
 from mayknow.db.migrate import upgrade
 from mayknow.db.uow import UnitOfWork
@@ -33,6 +36,7 @@ class Container:
     accounts: AccountService
     consent: ConsentService
     graph: GraphService
+    contacts: ContactService
     rights: RightsService
 
     @property
@@ -92,5 +96,18 @@ def build(
         uow, clock, keys, sms, consent, auth_policy(settings), settings.default_region
     )
     graph = GraphService(uow, clock, accounts)
-    rights = RightsService(uow, clock, [graph, consent, accounts], version)
-    return Container(settings, engine, uow, clock, keys, sms, accounts, consent, graph, rights)
+    contacts = ContactService(uow, clock, keys, consent, accounts, sync_limits(settings))
+    consent.when_withdrawn(Purpose.CONTACTS_UPLOAD, contacts.erase_uploads)
+    consent.when_withdrawn(Purpose.DISCOVERABLE_BY_PHONE, contacts.erase_incoming)
+    consent.when_granted(Purpose.DISCOVERABLE_BY_PHONE, contacts.publish_tag)
+    rights = RightsService(uow, clock, [contacts, graph, consent, accounts], version)
+    return Container(
+        settings, engine, uow, clock, keys, sms, accounts, consent, graph, contacts, rights
+    )
+
+
+def sync_limits(settings: Settings) -> SyncLimits:
+    return SyncLimits(
+        max_numbers=settings.max_numbers_per_sync,
+        quota=Bucket(settings.discovery_quota_capacity, settings.discovery_quota_per_hour),
+    )

@@ -65,6 +65,15 @@ class Settings:
     dev_address_limit: int = _setting(
         100_000, "The per-address hourly limits that apply instead in development mode."
     )
+    max_numbers_per_sync: int = _setting(
+        10_000, "Most numbers one address-book sync may carry; more is refused with 413."
+    )
+    discovery_quota_capacity: int = _setting(
+        50_000, "New numbers a member may look up before the quota refills (Signal's figure)."
+    )
+    discovery_quota_per_hour: int = _setting(
+        6, "Permits added back to a member's discovery quota each hour."
+    )
     trusted_proxies: tuple[str, ...] = _setting(
         (),
         "Addresses or networks of reverse proxies whose X-Forwarded-For is believed "

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from mayknow.accounts import models as _accounts  # noqa: F401  (registers tables)
 from mayknow.audit import models as _audit  # noqa: F401
 from mayknow.consent import models as _consent  # noqa: F401
+from mayknow.contacts import models as _contacts  # noqa: F401
 from mayknow.db.base import Base
 from mayknow.graph import models as _graph  # noqa: F401
 

@@ -4,6 +4,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from mayknow.bootstrap import Container
+from mayknow.contacts.models import DiscoveryTag
 from tests.conftest import Member, People
 
 
@@ -59,7 +60,16 @@ def test_deleting_the_account_leaves_no_row_that_names_or_points_at_it(
 
         user = session.get(User, ling.user_id)
         assert user is not None
-        identifying = [ling.user_id, user.phone_pseudonym, user.phone_ciphertext, "凌某"]
+        tag = session.get(DiscoveryTag, ling.user_id)
+        assert tag is not None
+        identifying = [
+            ling.user_id,
+            user.phone_pseudonym,
+            user.phone_ciphertext,
+            "凌某",
+            tag.tag,
+            tag.tag[:8],
+        ]
     response = client.delete("/v1/me", headers=ling.auth)
     assert response.status_code == 202
     receipt = response.json()["receipt"]
@@ -70,6 +80,7 @@ def test_deleting_the_account_leaves_no_row_that_names_or_points_at_it(
         "login_codes": 2,
         "rate_counters": 3,
         "sessions": 1,
+        "discovery_tags": 1,
     }
     assert _rows_naming(container, identifying) == []
     assert client.get("/v1/me", headers=ling.auth).status_code == 401

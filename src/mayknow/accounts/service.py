@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from mayknow.accounts import codes, ratelimit, sessions
@@ -272,11 +272,19 @@ class AccountService:
             return {
                 "user_id": user.id,
                 "nickname": user.nickname,
-                "phone_masked": mask(self._phone(user)),
+                "phone_masked": mask(self.phone_of(user)),
             }
 
-    def _phone(self, user: User) -> str:
+    def phone_of(self, user: User) -> str:
+        """The member's own number, decrypted for this request only."""
         return self.keys.decrypt(user.phone_ciphertext).decode()
+
+    @staticmethod
+    def lookup_by_pseudonyms(pseudonyms: list[bytes]) -> Select[int, str, bytes]:
+        """Accounts whose number has one of these pseudonyms: (id, nickname, pseudonym)."""
+        return select(User.id, User.nickname, User.phone_pseudonym).where(
+            User.phone_pseudonym.in_(pseudonyms)
+        )
 
     def nicknames(self, session: Session, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:
@@ -291,7 +299,7 @@ class AccountService:
             "account": {
                 "user_id": user.id,
                 "nickname": user.nickname,
-                "phone": self._phone(user),
+                "phone": self.phone_of(user),
                 "created_at": as_utc(user.created_at).isoformat(),
             },
             "sessions": sessions.listed(session, user_id),
@@ -299,7 +307,7 @@ class AccountService:
 
     def erase_in(self, session: Session, user_id: int) -> dict[str, int]:
         user = self.get(session, user_id)
-        pseudonyms = self.keys.phone_pseudonyms(self._phone(user)).values()
+        pseudonyms = self.keys.phone_pseudonyms(self.phone_of(user)).values()
         erased = {
             "sessions": sessions.erase_for(session, user_id),
             "login_codes": sum(codes.erase_for(session, p) for p in pseudonyms),

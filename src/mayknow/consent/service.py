@@ -53,7 +53,16 @@ class ConsentService:
         self.uow = uow
         self.clock = clock
         self.policy_version = policy_version
-        self.erasers = dict(erasers or {})
+        self.erasers: dict[Purpose, list[Eraser]] = {p: list(e) for p, e in (erasers or {}).items()}
+        self.granters: dict[Purpose, list[Eraser]] = {}
+
+    def when_withdrawn(self, purpose: Purpose, eraser: Eraser) -> None:
+        """Run ``eraser`` in the transaction that withdraws ``purpose``."""
+        self.erasers.setdefault(purpose, []).append(eraser)
+
+    def when_granted(self, purpose: Purpose, effect: Eraser) -> None:
+        """Run ``effect`` in the transaction that grants ``purpose``."""
+        self.granters.setdefault(purpose, []).append(effect)
 
     # -- reading -------------------------------------------------------------------
     def history(self, session: Session, user_id: int) -> list[Choice]:
@@ -125,12 +134,15 @@ class ConsentService:
             return current
         now = self.clock.now()
         self._append(session, user_id, subject_ref, purpose.value, granted, channel, now)
-        if not granted:
+        if granted:
+            for effect in self.granters.get(purpose, ()):
+                effect(session, user_id)
+        else:
             erased: dict[str, int] = {}
             for eraser in self.erasers.get(purpose, ()):
                 for kind, count in eraser(session, user_id).items():
                     erased[kind] = erased.get(kind, 0) + count
-            if erased:
+            if any(erased.values()):
                 audit.record(
                     session,
                     at=now,

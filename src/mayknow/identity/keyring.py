@@ -10,16 +10,17 @@ Old versions stay readable so that pseudonyms can be re-keyed without downtime.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
+
+from mayknow.identity import oprf
 
 KEY_FILE = "keys.json"
 
@@ -32,14 +33,37 @@ class KeyRingError(RuntimeError):
 class KeyRing:
     secrets_by_version: dict[int, bytes]
     current: int
+    oprf_seed: bytes = b""
+    _subkeys: dict[tuple[str, int], bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def subkey(self, label: str, version: int | None = None) -> bytes:
-        master = self.secrets_by_version[self.current if version is None else version]
-        return hmac.new(master, f"mayknow/{label}".encode(), hashlib.sha256).digest()
+        version = self.current if version is None else version
+        cached = self._subkeys.get((label, version))
+        if cached is None:
+            master = self.secrets_by_version[version]
+            cached = hmac.digest(master, f"mayknow/{label}".encode(), "sha256")
+            self._subkeys[(label, version)] = cached
+        return cached
 
     def digest(self, label: str, data: bytes, version: int | None = None) -> bytes:
         """A keyed digest of ``data`` for one purpose (``label``)."""
-        return hmac.new(self.subkey(label, version), data, hashlib.sha256).digest()
+        return hmac.digest(self.subkey(label, version), data, "sha256")
+
+    def oprf_key(self) -> bytes:
+        """The OPRF secret of private discovery.
+
+        It has its own seed, not a version of the ring: rotating it changes every output
+        in every client's filter at once, so it is rotated on its own (docs/contacts.md).
+        """
+        cached = self._subkeys.get(("oprf-key", 0))
+        if cached is None:
+            if not self.oprf_seed:
+                raise KeyRingError("the key file has no OPRF seed")
+            cached = oprf.derive_key_pair(self.oprf_seed, b"mayknow contact discovery")[0]
+            self._subkeys[("oprf-key", 0)] = cached
+        return cached
 
     def phone_pseudonym(self, e164: str, version: int | None = None) -> bytes:
         return self.digest("phone-pseudonym", e164.encode(), version)
@@ -70,13 +94,15 @@ def load_or_create(data_dir: Path) -> KeyRing:
     return KeyRing(
         secrets_by_version={int(v): base64.b64decode(k) for v, k in raw["versions"].items()},
         current=int(raw["current"]),
+        oprf_seed=base64.b64decode(raw.get("oprf", "")),
     )
 
 
 def _create(path: Path) -> None:
-    content = json.dumps(
-        {"current": 1, "versions": {"1": base64.b64encode(secrets.token_bytes(32)).decode()}}
-    )
+    def fresh() -> str:
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+
+    content = json.dumps({"current": 1, "versions": {"1": fresh()}, "oprf": fresh()})
     temporary = path.with_name(f".{KEY_FILE}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

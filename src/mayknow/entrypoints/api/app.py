@@ -8,7 +8,7 @@ from mayknow import __version__
 from mayknow.bootstrap import Container
 from mayknow.entrypoints.api import errors
 from mayknow.entrypoints.api.middleware import BodyLimit, SafeHeadersAndAccessLog
-from mayknow.entrypoints.api.routers import auth, dev, follows, me, policy
+from mayknow.entrypoints.api.routers import auth, contacts, dev, follows, me, policy
 
 
 def create_app(container: Container) -> FastAPI:
@@ -19,7 +19,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (policy, auth, me, follows):
+    for module in (policy, auth, me, follows, contacts):
         app.include_router(module.router)
     if container.settings.dev:
         app.include_router(dev.router)

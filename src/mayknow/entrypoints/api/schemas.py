@@ -133,3 +133,33 @@ class Sessions(BaseModel):
 
 class OutboxCode(BaseModel):
     code: str
+
+
+class QuotaProofIn(Strict):
+    secret: str = Field(max_length=64, description="32 random bytes in base64, kept by the client.")
+    previous: list[str] = Field(description="Exactly the numbers of the client's last sync.")
+
+
+class SyncRequest(Strict):
+    phones: list[str] = Field(description="Numbers only; names stay on the device.")
+    quota: QuotaProofIn | None = None
+
+
+class DeltaRequest(Strict):
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    quota: QuotaProofIn | None = None
+
+
+class Match(BaseModel):
+    index: int
+    user_id: int
+    nickname: str
+
+
+class SyncOut(BaseModel):
+    matched: list[Match]
+    discarded: int = Field(description="Valid numbers that matched no discoverable account.")
+    invalid: list[int] = Field(description="Indexes of entries that are not mobile numbers.")
+    removed: int = Field(description="Edges removed because their number left the book.")
+    quota_remaining: int
