@@ -23,6 +23,8 @@ from mayknow.identity.keyring import KeyRing, load_or_create
 from mayknow.policy.texts import current_version
 from mayknow.rights.service import RightsService
 from mayknow.shared.clock import Clock, SystemClock
+from mayknow.suggestions.domain import Weights
+from mayknow.suggestions.service import SuggestionService
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Container:
     consent: ConsentService
     graph: GraphService
     contacts: ContactService
+    suggestions: SuggestionService
     rights: RightsService
 
     @property
@@ -100,9 +103,32 @@ def build(
     consent.when_withdrawn(Purpose.CONTACTS_UPLOAD, contacts.erase_uploads)
     consent.when_withdrawn(Purpose.DISCOVERABLE_BY_PHONE, contacts.erase_incoming)
     consent.when_granted(Purpose.DISCOVERABLE_BY_PHONE, contacts.publish_tag)
-    rights = RightsService(uow, clock, [contacts, graph, consent, accounts], version)
+    suggestions = SuggestionService(
+        uow, clock, consent, accounts, graph, contacts, weights(settings)
+    )
+    rights = RightsService(uow, clock, [suggestions, contacts, graph, consent, accounts], version)
     return Container(
-        settings, engine, uow, clock, keys, sms, accounts, consent, graph, contacts, rights
+        settings,
+        engine,
+        uow,
+        clock,
+        keys,
+        sms,
+        accounts,
+        consent,
+        graph,
+        contacts,
+        suggestions,
+        rights,
+    )
+
+
+def weights(settings: Settings) -> Weights:
+    return Weights(
+        in_your_contacts=settings.weight_in_your_contacts,
+        has_you_in_contacts=settings.weight_has_you_in_contacts,
+        follows_you=settings.weight_follows_you,
+        mutual_connections=settings.weight_mutual_connections,
     )
 
 

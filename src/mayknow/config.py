@@ -74,6 +74,19 @@ class Settings:
     discovery_quota_per_hour: int = _setting(
         6, "Permits added back to a member's discovery quota each hour."
     )
+    weight_in_your_contacts: int = _setting(
+        100, "Points of a suggestion whose number is in your address book."
+    )
+    weight_has_you_in_contacts: int = _setting(
+        80, "Points of a suggestion whose address book holds your number (double consent)."
+    )
+    weight_follows_you: int = _setting(60, "Points of a suggestion who follows you.")
+    weight_mutual_connections: int = _setting(
+        20, "Points per unit of Adamic-Adar score over mutual connections (friend of friend)."
+    )
+    fof_degree_cap: int = _setting(
+        1_000, "Friend-of-friend skips intermediaries with more mutual connections than this."
+    )
     trusted_proxies: tuple[str, ...] = _setting(
         (),
         "Addresses or networks of reverse proxies whose X-Forwarded-For is believed "

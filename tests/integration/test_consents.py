@@ -123,9 +123,9 @@ def test_a_failing_eraser_undoes_the_withdrawal(
     service = ConsentService(
         container.uow, clock, people.version, {Purpose.LOCATION_CITY: [broken]}
     )
-    service.set(member.user_id, "ref", Purpose.LOCATION_CITY, True, "api")
+    service.change(member.user_id, "ref", Purpose.LOCATION_CITY, True, "api")
     with pytest.raises(RuntimeError):
-        service.set(member.user_id, "ref", Purpose.LOCATION_CITY, False, "api")
+        service.change(member.user_id, "ref", Purpose.LOCATION_CITY, False, "api")
     assert service.allows(member.user_id, Purpose.LOCATION_CITY) is True
 
 

@@ -47,7 +47,8 @@ def test_new_numbers_spend_permits_until_none_are_left(
     status, body, retry = _sync(client, uploader, ["+8613700002000"])
     assert status == 429
     assert body["error"]["code"] == "quota_exceeded"  # type: ignore[index]
-    assert retry is not None and 600 <= int(retry) <= 601
+    assert retry is not None
+    assert 600 <= int(retry) <= 601
 
 
 def test_past_the_quota_nothing_is_applied(
@@ -56,7 +57,7 @@ def test_past_the_quota_nothing_is_applied(
     friend = people.sign_up()
     grant(client, friend, "discoverable_by_phone")
     _sync(client, uploader, [friend.phone])
-    status, _, _ = _sync(client, uploader, BOOK + ["+8613700002001"])
+    status, _, _ = _sync(client, uploader, [*BOOK, "+8613700002001"])
     assert status == 429
     export = client.get("/v1/me/export", headers=uploader.auth).json()
     assert [e["user_id"] for e in export["address_book_matches"]] == [friend.user_id]

@@ -72,7 +72,7 @@ def test_unmatched_numbers_leave_no_trace(
     grant(client, member, "discoverable_by_phone")
     for index, uploader in enumerate(uploaders):
         grant(client, uploader, "contacts_upload")
-        book = STRANGERS[index * 300 : (index + 1) * 300] + [member.phone]
+        book = [*STRANGERS[index * 300 : (index + 1) * 300], member.phone]
         response = client.post("/v1/contacts/sync", json={"phones": book}, headers=uploader.auth)
         assert response.status_code == 200
         assert response.json()["discarded"] == 300

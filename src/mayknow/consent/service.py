@@ -153,7 +153,7 @@ class ConsentService:
                 )
         return ConsentState(granted, now, self.policy_version)
 
-    def set(
+    def change(
         self, user_id: int, subject_ref: str, purpose: Purpose, granted: bool, channel: str
     ) -> ConsentState:
         with self.uow.write() as session:
@@ -194,6 +194,21 @@ class ConsentService:
         if row is None:
             return {s.value: v for s, v in SETTING_DEFAULTS.items()}
         return {s.value: bool(getattr(row, s.value)) for s in Setting}
+
+    def turned_off_among(
+        self, session: Session, user_ids: Iterable[int], setting: Setting
+    ) -> set[int]:
+        """The members among ``user_ids`` who turned ``setting`` off (the rest keep defaults)."""
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        column = getattr(PrivacySettings, setting.value)
+        rows = session.scalars(
+            select(PrivacySettings.user_id).where(
+                PrivacySettings.user_id.in_(ids), column.is_(False)
+            )
+        )
+        return set(rows)
 
     def update_settings(
         self, user_id: int, subject_ref: str, changes: Mapping[str, bool]

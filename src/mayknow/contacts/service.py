@@ -279,6 +279,19 @@ class ContactService:
                     "edge_not_found", "No match from your address book points at that account."
                 )
 
+    # -- reading, for suggestions ---------------------------------------------------
+    @staticmethod
+    def contacts_of(session: Session, uploader: int) -> list[int]:
+        """Members whose numbers are in ``uploader``'s address book."""
+        query = select(ContactEdge.contact_id).where(ContactEdge.uploader_id == uploader)
+        return list(session.scalars(query))
+
+    @staticmethod
+    def uploaders_holding(session: Session, contact: int) -> list[int]:
+        """Members whose address books hold ``contact``'s number."""
+        query = select(ContactEdge.uploader_id).where(ContactEdge.contact_id == contact)
+        return list(session.scalars(query))
+
     # -- consent effects -----------------------------------------------------------
     def erase_uploads(self, session: Session, user_id: int) -> dict[str, int]:
         """``contacts_upload`` withdrawn: every edge from the member's uploads goes."""

@@ -90,6 +90,27 @@ class GraphService:
             )
         )
 
+    @staticmethod
+    def following_ids(session: Session, user_id: int) -> set[int]:
+        return set(session.scalars(select(Follow.followee_id).where(Follow.follower_id == user_id)))
+
+    @staticmethod
+    def fan_ids(session: Session, user_id: int) -> set[int]:
+        return set(session.scalars(select(Follow.follower_id).where(Follow.followee_id == user_id)))
+
+    @staticmethod
+    def sever(session: Session, a: int, b: int) -> int:
+        """Remove follows between two members in both directions (a block does this)."""
+        return affected(
+            session,
+            delete(Follow).where(
+                or_(
+                    (Follow.follower_id == a) & (Follow.followee_id == b),
+                    (Follow.follower_id == b) & (Follow.followee_id == a),
+                )
+            ),
+        )
+
     def _people(self, session: Session, ids: list[int]) -> list[Person]:
         names = self.accounts.nicknames(session, ids)
         return [{"user_id": i, "nickname": names[i]} for i in ids if i in names]

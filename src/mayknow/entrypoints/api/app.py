@@ -8,7 +8,15 @@ from mayknow import __version__
 from mayknow.bootstrap import Container
 from mayknow.entrypoints.api import errors
 from mayknow.entrypoints.api.middleware import BodyLimit, SafeHeadersAndAccessLog
-from mayknow.entrypoints.api.routers import auth, contacts, dev, follows, me, policy
+from mayknow.entrypoints.api.routers import (
+    auth,
+    contacts,
+    dev,
+    follows,
+    me,
+    policy,
+    suggestions,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -19,7 +27,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (policy, auth, me, follows, contacts):
+    for module in (policy, auth, me, follows, contacts, suggestions):
         app.include_router(module.router)
     if container.settings.dev:
         app.include_router(dev.router)

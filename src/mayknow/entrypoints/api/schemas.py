@@ -163,3 +163,28 @@ class SyncOut(BaseModel):
     invalid: list[int] = Field(description="Indexes of entries that are not mobile numbers.")
     removed: int = Field(description="Edges removed because their number left the book.")
     quota_remaining: int
+
+
+class ReasonOut(BaseModel):
+    kind: str = Field(
+        description="in_your_contacts, has_you_in_contacts, follows_you, "
+        "mutual_follow or mutual_connections"
+    )
+    count: int | None = Field(default=None, description="mutual_connections: how many.")
+    via: list[Person] | None = Field(
+        default=None, description="mutual_connections: up to three of them."
+    )
+
+
+class SuggestionOut(BaseModel):
+    user_id: int
+    nickname: str
+    reasons: list[ReasonOut]
+
+
+class Suggestions(BaseModel):
+    suggestions: list[SuggestionOut]
+
+
+class Why(BaseModel):
+    reasons: list[ReasonOut]

@@ -66,7 +66,7 @@ def set_consent(
 ) -> ConsentOut:
     """Grant or withdraw one purpose. A withdrawal erases what it alone justified, at once."""
     chosen = parse_purpose(purpose)
-    state = services.consent.set(
+    state = services.consent.change(
         caller.user_id, caller.subject_ref, chosen, body.granted, channel="api"
     )
     return ConsentOut(purpose=chosen.value, **state_json(state))  # type: ignore[arg-type]
