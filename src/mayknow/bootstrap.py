@@ -14,6 +14,7 @@ from mayknow.config import Settings
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import ConsentService
 from mayknow.contacts.domain import Bucket
+from mayknow.contacts.private import PrivateDiscovery, PrivateLimits
 from mayknow.contacts.service import ContactService, SyncLimits
 from mayknow.db.engine import make_engine
 from mayknow.db.migrate import upgrade
@@ -39,6 +40,7 @@ class Container:
     consent: ConsentService
     graph: GraphService
     contacts: ContactService
+    private: PrivateDiscovery
     suggestions: SuggestionService
     rights: RightsService
 
@@ -103,6 +105,7 @@ def build(
     consent.when_withdrawn(Purpose.CONTACTS_UPLOAD, contacts.erase_uploads)
     consent.when_withdrawn(Purpose.DISCOVERABLE_BY_PHONE, contacts.erase_incoming)
     consent.when_granted(Purpose.DISCOVERABLE_BY_PHONE, contacts.publish_tag)
+    private = PrivateDiscovery(contacts, private_limits(settings))
     suggestions = SuggestionService(
         uow, clock, consent, accounts, graph, contacts, weights(settings)
     )
@@ -118,8 +121,20 @@ def build(
         consent,
         graph,
         contacts,
+        private,
         suggestions,
         rights,
+    )
+
+
+def private_limits(settings: Settings) -> PrivateLimits:
+    return PrivateLimits(
+        evaluations_per_address_per_hour=(
+            settings.dev_address_limit
+            if settings.address_limits_relaxed
+            else settings.private_evaluations_per_address_per_hour
+        ),
+        filter_max_age_seconds=settings.filter_max_age_seconds,
     )
 
 

@@ -74,6 +74,14 @@ class Settings:
     discovery_quota_per_hour: int = _setting(
         6, "Permits added back to a member's discovery quota each hour."
     )
+    private_evaluations_per_address_per_hour: int = _setting(
+        20_000,
+        "Blinded numbers one client address may have evaluated in an hour in private "
+        "discovery (relaxed in development mode).",
+    )
+    filter_max_age_seconds: int = _setting(
+        60, "How long a built private-discovery filter is served before it is rebuilt."
+    )
     weight_in_your_contacts: int = _setting(
         100, "Points of a suggestion whose number is in your address book."
     )

@@ -27,15 +27,16 @@ def hit(
     limit: int,
     code: str,
     message: str,
+    cost: int = 1,
 ) -> None:
-    """Count one event under ``key``; raise RateLimited when the window already holds ``limit``."""
+    """Count ``cost`` events under ``key``; raise RateLimited when that passes ``limit``."""
     start = _window_start(now, window)
     statement = (
         insert_for(session, RateCounter)
-        .values(key=key, window_start=start, count=1)
+        .values(key=key, window_start=start, count=cost)
         .on_conflict_do_update(
             index_elements=[RateCounter.key, RateCounter.window_start],
-            set_={"count": RateCounter.count + 1},
+            set_={"count": RateCounter.count + cost},
         )
         .returning(RateCounter.count)
     )

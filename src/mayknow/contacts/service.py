@@ -83,18 +83,16 @@ class ContactService:
         """Full sync: the upload replaces the caller's edges; edges to numbers gone are removed."""
         self._check_size("phones", phones)
         with self.uow.write() as session:
-            self._require_upload_consent(session, caller)
+            self.require_upload_consent(session, caller)
             book = self._parse(session, caller, phones)
-            previous = self._proven_previous(session, caller, proof)
-            charge = len(set(book.numbers) - previous) if previous is not None else None
-            remaining = self._charge(
-                session, caller, charge, len(book.numbers), proof, set(book.numbers)
-            )
+            previous = self._proven_previous(session, caller, proof) or set()
+            remaining = self.take_permits(session, caller, len(set(book.numbers) - previous))
+            self._store_token(session, caller, proof, set(book.numbers))
             matches = self._match(session, book.numbers)
-            existing = self._edge_ids(session, caller.user_id)
+            existing = self.edge_ids(session, caller.user_id)
             wanted = {user_id for user_id, _ in matches.values()}
-            removed = self._remove_edges(session, caller.user_id, existing - wanted)
-            self._add_edges(session, caller.user_id, wanted - existing, "sync")
+            removed = self.remove_edges(session, caller.user_id, existing - wanted)
+            self.add_edges(session, caller.user_id, wanted - existing, "sync")
         return self._result(book, matches, removed, remaining)
 
     def sync_delta(
@@ -108,22 +106,24 @@ class ContactService:
         self._check_size("add", add)
         self._check_size("remove", remove)
         with self.uow.write() as session:
-            self._require_upload_consent(session, caller)
+            self.require_upload_consent(session, caller)
             book = self._parse(session, caller, add)
             gone = self._parse_strict(remove, "remove")
             previous = self._proven_previous(session, caller, proof)
+            remaining = self.take_permits(
+                session, caller, len(set(book.numbers) - (previous or set()))
+            )
             new_set = None if previous is None else (previous | set(book.numbers)) - gone
-            charge = None if previous is None else len(set(book.numbers) - previous)
-            remaining = self._charge(session, caller, charge, len(book.numbers), proof, new_set)
+            self._store_token(session, caller, proof, new_set)
             gone_ids = {
                 user_id for user_id, _ in self._match(session, dict.fromkeys(gone, 0)).values()
             }
-            removed = self._remove_edges(session, caller.user_id, gone_ids)
+            removed = self.remove_edges(session, caller.user_id, gone_ids)
             matches = self._match(session, book.numbers)
-            new = {user_id for user_id, _ in matches.values()} - self._edge_ids(
+            new = {user_id for user_id, _ in matches.values()} - self.edge_ids(
                 session, caller.user_id
             )
-            self._add_edges(session, caller.user_id, new, "sync")
+            self.add_edges(session, caller.user_id, new, "sync")
         return self._result(book, matches, removed, remaining)
 
     def _check_size(self, field: str, entries: Sequence[object]) -> None:
@@ -134,7 +134,7 @@ class ContactService:
                 field=field,
             )
 
-    def _require_upload_consent(self, session: Session, caller: Principal) -> None:
+    def require_upload_consent(self, session: Session, caller: Principal) -> None:
         if not self.consent.allows_in(session, caller.user_id, Purpose.CONTACTS_UPLOAD):
             raise Forbidden(
                 "consent_required",
@@ -193,40 +193,47 @@ class ContactService:
     def _token_digest(self, secret: bytes, numbers: set[str]) -> bytes:
         return self.keys.digest("quota-token", set_token(secret, numbers))
 
-    def _charge(
-        self,
-        session: Session,
-        caller: Principal,
-        proven_charge: int | None,
-        full_charge: int,
-        proof: QuotaProof | None,
-        new_set: set[str] | None,
-    ) -> int:
-        """Take permits for the new numbers; raise RateLimited (nothing applied) when short."""
+    def take_permits(self, session: Session, caller: Principal, charge: int) -> int:
+        """Take ``charge`` permits; raise RateLimited (nothing applied) when too few are left."""
         now = self.clock.now()
         bucket = self.limits.quota
-        row = session.get(DiscoveryQuota, caller.user_id, with_for_update=True)
-        if row is None:
-            row = DiscoveryQuota(user_id=caller.user_id, permits=bucket.capacity, refilled_at=now)
-            session.add(row)
+        row = self._quota_row(session, caller.user_id)
         permits, row.refilled_at = bucket.refill(row.permits, as_utc(row.refilled_at), now)
-        charge = full_charge if proven_charge is None else proven_charge
         if charge > permits:
             raise RateLimited(
                 "quota_exceeded",
-                f"This upload holds {charge} new numbers and {permits} may be looked up now.",
+                f"This request holds {charge} new numbers and {permits} may be looked up now.",
                 retry_after=bucket.wait_for(charge - permits),
             )
         row.permits = permits - charge
-        if proof is not None and new_set is not None:
-            row.token_digest = self._token_digest(_secret(proof.secret), new_set)
-        elif proof is not None:
-            row.token_digest = None
         return row.permits
+
+    def _quota_row(self, session: Session, user_id: int) -> DiscoveryQuota:
+        row = session.get(DiscoveryQuota, user_id, with_for_update=True)
+        if row is None:
+            row = DiscoveryQuota(
+                user_id=user_id, permits=self.limits.quota.capacity, refilled_at=self.clock.now()
+            )
+            session.add(row)
+        return row
+
+    def _store_token(
+        self,
+        session: Session,
+        caller: Principal,
+        proof: QuotaProof | None,
+        numbers: set[str] | None,
+    ) -> None:
+        """Keep the digest of the token over the set the client now holds (or forget it)."""
+        if proof is not None:
+            row = self._quota_row(session, caller.user_id)
+            row.token_digest = (
+                None if numbers is None else self._token_digest(_secret(proof.secret), numbers)
+            )
 
     # -- edges ---------------------------------------------------------------------
     @staticmethod
-    def _edge_ids(session: Session, uploader: int) -> set[int]:
+    def edge_ids(session: Session, uploader: int) -> set[int]:
         return set(
             session.scalars(
                 select(ContactEdge.contact_id).where(ContactEdge.uploader_id == uploader)
@@ -234,7 +241,7 @@ class ContactService:
         )
 
     @staticmethod
-    def _remove_edges(session: Session, uploader: int, contacts: set[int]) -> int:
+    def remove_edges(session: Session, uploader: int, contacts: set[int]) -> int:
         if not contacts:
             return 0
         return affected(
@@ -244,7 +251,7 @@ class ContactService:
             ),
         )
 
-    def _add_edges(self, session: Session, uploader: int, contacts: set[int], source: str) -> None:
+    def add_edges(self, session: Session, uploader: int, contacts: set[int], source: str) -> None:
         if contacts:
             now = self.clock.now()
             rows = [
@@ -274,7 +281,7 @@ class ContactService:
 
     def delete_one(self, caller: Principal, contact_id: int) -> None:
         with self.uow.write() as session:
-            if not self._remove_edges(session, caller.user_id, {contact_id}):
+            if not self.remove_edges(session, caller.user_id, {contact_id}):
                 raise NotFound(
                     "edge_not_found", "No match from your address book points at that account."
                 )

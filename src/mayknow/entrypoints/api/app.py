@@ -15,6 +15,7 @@ from mayknow.entrypoints.api.routers import (
     follows,
     me,
     policy,
+    private,
     suggestions,
 )
 
@@ -27,7 +28,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (policy, auth, me, follows, contacts, suggestions):
+    for module in (policy, auth, me, follows, private, contacts, suggestions):
         app.include_router(module.router)
     if container.settings.dev:
         app.include_router(dev.router)

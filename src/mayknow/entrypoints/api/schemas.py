@@ -188,3 +188,34 @@ class Suggestions(BaseModel):
 
 class Why(BaseModel):
     reasons: list[ReasonOut]
+
+
+class Elements(Strict):
+    elements: list[str] = Field(
+        max_length=10_000, description="Blinded ristretto255 elements, base64 (RFC 9497)."
+    )
+
+
+class Evaluated(BaseModel):
+    evaluated: list[str]
+
+
+class PrivateReport(Strict):
+    outputs: list[str] = Field(
+        max_length=10_000, description="64-byte OPRF outputs that hit the filter, base64."
+    )
+    replace: bool = Field(
+        default=True, description="Make these the caller's edges (a full sync), or only add."
+    )
+
+
+class PrivateReportOut(BaseModel):
+    matched: list[Match]
+    unmatched: int = Field(description="Reported outputs that belong to no member.")
+    removed: int
+
+
+class FilterChanges(BaseModel):
+    since: int
+    version: int
+    added: list[str] = Field(description="tag8 of members who became discoverable, base64.")
