@@ -13,7 +13,9 @@ def test_the_key_file_is_created_once_with_owner_only_rights(tmp_path: Path) -> 
     mode = stat.S_IMODE((tmp_path / "data" / KEY_FILE).stat().st_mode)
     assert mode == 0o600
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
-    assert load_or_create(tmp_path / "data") == first
+    again = load_or_create(tmp_path / "data")
+    assert again.phone_pseudonym("+8613900001234") == first.phone_pseudonym("+8613900001234")
+    assert again.oprf_key() == first.oprf_key()
 
 
 def test_pseudonyms_are_keyed_and_stable(tmp_path: Path) -> None:
@@ -23,16 +25,16 @@ def test_pseudonyms_are_keyed_and_stable(tmp_path: Path) -> None:
 
 
 def test_old_versions_still_open_after_rotation() -> None:
-    old = KeyRing({1: b"a" * 32}, current=1)
+    old = KeyRing.of({1: b"a" * 32}, current=1)
     sealed = old.encrypt(b"+8613900001234")
-    rotated = KeyRing({1: b"a" * 32, 2: b"b" * 32}, current=2)
+    rotated = KeyRing.of({1: b"a" * 32, 2: b"b" * 32}, current=2)
     assert rotated.decrypt(sealed) == b"+8613900001234"
     assert set(rotated.phone_pseudonyms("+8613900001234")) == {1, 2}
     assert rotated.encrypt(b"x")[0] == 2
 
 
 def test_tampered_ciphertext_is_refused() -> None:
-    ring = KeyRing({1: b"a" * 32}, current=1)
+    ring = KeyRing.of({1: b"a" * 32}, current=1)
     sealed = bytearray(ring.encrypt(b"+8613900001234"))
     sealed[-1] ^= 1
     with pytest.raises(KeyRingError):

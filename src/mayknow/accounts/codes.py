@@ -46,6 +46,12 @@ def code_hash(keys: KeyRing, pseudonym: bytes, code: str) -> bytes:
     return keys.digest("login-code", pseudonym + code.encode())
 
 
+def _matches(keys: KeyRing, row: LoginCode, code: str) -> bool:
+    """Under any key version: a code sent just before a rotation still works."""
+    candidates = keys.digests("login-code", row.phone_pseudonym + code.encode())
+    return any(hmac.compare_digest(row.code_hash, c) for c in candidates)
+
+
 def store(
     session: Session, keys: KeyRing, pseudonym: bytes, code: str, now: datetime, ttl: timedelta
 ) -> None:
@@ -61,12 +67,17 @@ def store(
 
 
 def check(
-    session: Session, keys: KeyRing, pseudonym: bytes, code: str, now: datetime, max_attempts: int
+    session: Session,
+    keys: KeyRing,
+    pseudonyms: list[bytes],
+    code: str,
+    now: datetime,
+    max_attempts: int,
 ) -> Check:
     """Check ``code`` against the newest code sent to the number; count a wrong try."""
     row = session.scalar(
         select(LoginCode)
-        .where(LoginCode.phone_pseudonym == pseudonym)
+        .where(LoginCode.phone_pseudonym.in_(pseudonyms))
         .order_by(LoginCode.created_at.desc(), LoginCode.id.desc())
         .limit(1)
         .with_for_update()
@@ -77,7 +88,7 @@ def check(
         return Check(Outcome.LOCKED)
     if as_utc(row.expires_at) <= now:
         return Check(Outcome.EXPIRED)
-    if not hmac.compare_digest(row.code_hash, code_hash(keys, pseudonym, code)):
+    if not _matches(keys, row, code):
         row.attempts += 1
         return Check(Outcome.LOCKED if row.attempts >= max_attempts else Outcome.WRONG)
     return Check(Outcome.ACCEPTED, row.id)

@@ -144,10 +144,10 @@ class AccountService:
                 field="accept_policy_version",
             )
         code_text = self._code_text(code)
-        pseudonym, now = self.keys.phone_pseudonym(e164), self.clock.now()
+        pseudonyms, now = list(self.keys.phone_pseudonyms(e164).values()), self.clock.now()
         with self.uow.write() as session:
             check = codes.check(
-                session, self.keys, pseudonym, code_text, now, self.policy.code_max_attempts
+                session, self.keys, pseudonyms, code_text, now, self.policy.code_max_attempts
             )
             if check.row_id is not None:
                 return self._create_account(session, e164, name, address, channel, check.row_id)
@@ -201,10 +201,10 @@ class AccountService:
     ) -> SignedIn:
         e164 = self.parse_phone(raw_phone)
         code_text = self._code_text(code)
-        pseudonym, now = self.keys.phone_pseudonym(e164), self.clock.now()
+        pseudonyms, now = list(self.keys.phone_pseudonyms(e164).values()), self.clock.now()
         with self.uow.write() as session:
             check = codes.check(
-                session, self.keys, pseudonym, code_text, now, self.policy.code_max_attempts
+                session, self.keys, pseudonyms, code_text, now, self.policy.code_max_attempts
             )
             if check.row_id is not None:
                 user = self.find_by_phone(session, e164)
@@ -291,6 +291,25 @@ class AccountService:
             return {}
         rows = session.execute(select(User.id, User.nickname).where(User.id.in_(user_ids)))
         return {row.id: row.nickname for row in rows}
+
+    # -- key rotation --------------------------------------------------------------
+    def rekey_batch(self, size: int = 500) -> int:
+        """Re-key up to ``size`` members still under an older key version; return how many."""
+        current = self.keys.current
+        with self.uow.write() as session:
+            users = session.scalars(
+                select(User).where(User.phone_key_version != current).limit(size)
+            ).all()
+            for user in users:
+                e164 = self.phone_of(user)
+                user.phone_pseudonym = self.keys.phone_pseudonym(e164, current)
+                user.phone_ciphertext = self.keys.encrypt(e164.encode())
+                user.phone_key_version = current
+            return len(users)
+
+    def key_versions_in_use(self) -> set[int]:
+        with self.uow.read() as session:
+            return set(session.scalars(select(User.phone_key_version).distinct()))
 
     # -- the member's rights -------------------------------------------------------
     def export_in(self, session: Session, user_id: int) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,12 +13,15 @@ import typer
 from mayknow import __version__, bootstrap, config
 from mayknow.db.engine import make_engine
 from mayknow.db.migrate import upgrade
+from mayknow.identity.keyring import RELOAD_SECONDS, add_version, retire_versions
 
 app = typer.Typer(help="mayknow: people you may know, under consent.", no_args_is_help=True)
 db_app = typer.Typer(help="The store.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="The key ring of phone pseudonyms.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="See docs/settings.md.")]
 Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL; default SQLite file.")]
@@ -107,6 +111,46 @@ def audit_verify(db: Db = None, data_dir: DataDir = None) -> None:
         )
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {verdict.checked} events")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    db: Db = None,
+    data_dir: DataDir = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to let running servers pick up the new version.")
+    ] = 2 * RELOAD_SECONDS,
+) -> None:
+    """Add a key version, then re-key every member's pseudonym and ciphertext to it.
+
+    Running servers keep answering throughout: they re-read the key file within seconds
+    and look numbers up under every version until the old one is retired.
+    """
+    settings = _settings(db=db, data_dir=data_dir)
+    version = add_version(settings.data_dir)
+    typer.echo(f"key version {version} is current; waiting {wait:g}s for servers to see it")
+    time.sleep(wait)
+    container = bootstrap.build(settings, migrate=False)
+    try:
+        container.keys.reload()
+        total = 0
+        while done := container.accounts.rekey_batch():
+            total += done
+        typer.echo(f"re-keyed {total} members to version {version}")
+    finally:
+        container.engine.dispose()
+
+
+@keys_app.command("retire")
+def keys_retire(db: Db = None, data_dir: DataDir = None) -> None:
+    """Remove key versions that no member's data uses any more."""
+    settings = _settings(db=db, data_dir=data_dir)
+    container = bootstrap.build(settings, migrate=False)
+    try:
+        gone = retire_versions(settings.data_dir, container.accounts.key_versions_in_use())
+    finally:
+        container.engine.dispose()
+    typer.echo(f"retired versions: {', '.join(map(str, gone)) or 'none'}")
 
 
 @app.command("settings")
