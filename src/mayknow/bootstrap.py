@@ -21,6 +21,9 @@ from mayknow.db.migrate import upgrade
 from mayknow.db.uow import UnitOfWork
 from mayknow.graph.service import GraphService
 from mayknow.identity.keyring import KeyRing, load_or_create
+from mayknow.location.domain import CityResolver
+from mayknow.location.ip2region_resolver import Ip2RegionCityResolver, default_resolver
+from mayknow.location.service import LocationService
 from mayknow.policy.texts import current_version
 from mayknow.rights.service import RightsService
 from mayknow.shared.clock import Clock, SystemClock
@@ -42,6 +45,7 @@ class Container:
     contacts: ContactService
     private: PrivateDiscovery
     suggestions: SuggestionService
+    location: LocationService
     rights: RightsService
 
     @property
@@ -86,8 +90,9 @@ def build(
     sms: SmsSender | None = None,
     engine: Engine | None = None,
     migrate: bool | None = None,
+    resolver: CityResolver | None = None,
 ) -> Container:
-    """Wire mayknow. Tests pass a FakeClock, an OutboxSender or their own engine."""
+    """Wire mayknow. Tests pass a FakeClock, an OutboxSender, an engine or a city resolver."""
     clock = clock or SystemClock()
     keys = load_or_create(settings.data_dir)
     engine = engine or make_engine(settings.database_url)
@@ -109,22 +114,39 @@ def build(
     suggestions = SuggestionService(
         uow, clock, consent, accounts, graph, contacts, weights(settings)
     )
-    rights = RightsService(uow, clock, [suggestions, contacts, graph, consent, accounts], version)
-    return Container(
-        settings,
-        engine,
+    location = LocationService(
         uow,
         clock,
-        keys,
-        sms,
-        accounts,
         consent,
-        graph,
-        contacts,
-        private,
-        suggestions,
-        rights,
+        resolver or city_resolver(settings),
+        timedelta(days=settings.city_lifetime_days),
     )
+    consent.when_withdrawn(Purpose.LOCATION_CITY, location.erase)
+    rights = RightsService(
+        uow, clock, [location, suggestions, contacts, graph, consent, accounts], version
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=uow,
+        clock=clock,
+        keys=keys,
+        sms=sms,
+        accounts=accounts,
+        consent=consent,
+        graph=graph,
+        contacts=contacts,
+        private=private,
+        suggestions=suggestions,
+        location=location,
+        rights=rights,
+    )
+
+
+def city_resolver(settings: Settings) -> CityResolver:
+    if settings.ip2region_file:
+        return Ip2RegionCityResolver(settings.ip2region_file)
+    return default_resolver()
 
 
 def private_limits(settings: Settings) -> PrivateLimits:

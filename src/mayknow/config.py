@@ -82,6 +82,14 @@ class Settings:
     filter_max_age_seconds: int = _setting(
         60, "How long a built private-discovery filter is served before it is rebuilt."
     )
+    city_lifetime_days: int = _setting(
+        30, "A city derived under location_city is forgotten after this many days."
+    )
+    ip2region_file: str = _setting(
+        "",
+        "Path of an ip2region xdb file to use instead of the one shipped with the "
+        "ip-region package (IPv4, built 2024-02-28).",
+    )
     weight_in_your_contacts: int = _setting(
         100, "Points of a suggestion whose number is in your address book."
     )

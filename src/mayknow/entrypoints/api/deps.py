@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from mayknow.accounts.sessions import Principal
 from mayknow.bootstrap import Container
+from mayknow.policy.texts import negotiate
 from mayknow.shared.errors import Forbidden, NotAuthenticated, NotFound
 
 COOKIE = "mayknow_session"
@@ -83,3 +84,11 @@ def parse_user_id(raw: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 16:
         raise NotFound("user_not_found", "There is no such account.")
     return int(raw)
+
+
+def language(request: Request) -> str:
+    """zh-CN unless ``?lang=`` or Accept-Language asks for English first."""
+    return negotiate(request.query_params.get("lang") or request.headers.get("accept-language"))
+
+
+Language = Annotated[str, Depends(language)]

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from mayknow.consent.domain import Purpose
 from mayknow.consent.service import parse_purpose, state_json
-from mayknow.entrypoints.api.deps import COOKIE, Caller, Services
+from mayknow.entrypoints.api.deps import COOKIE, Address, Caller, Language, Services
 from mayknow.entrypoints.api.schemas import (
     ConsentChange,
     ConsentOut,
@@ -24,8 +25,11 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("")
-def me(caller: Caller, services: Services) -> Me:
-    return Me(**services.accounts.profile(caller), city=None)  # type: ignore[arg-type]
+def me(caller: Caller, services: Services, address: Address, language: Language) -> Me:
+    """The caller's profile; ``city`` is null unless location consent holds and display is on."""
+    services.location.observe(caller.user_id, address)
+    city = services.location.profile_city(caller.user_id, language)
+    return Me(**services.accounts.profile(caller), city=city)  # type: ignore[arg-type]
 
 
 @router.delete("", status_code=status.HTTP_202_ACCEPTED)
@@ -62,13 +66,15 @@ def consents(caller: Caller, services: Services) -> Consents:
 
 @router.put("/consents/{purpose}")
 def set_consent(
-    purpose: str, body: ConsentChange, caller: Caller, services: Services
+    purpose: str, body: ConsentChange, caller: Caller, services: Services, address: Address
 ) -> ConsentOut:
     """Grant or withdraw one purpose. A withdrawal erases what it alone justified, at once."""
     chosen = parse_purpose(purpose)
     state = services.consent.change(
         caller.user_id, caller.subject_ref, chosen, body.granted, channel="api"
     )
+    if chosen is Purpose.LOCATION_CITY and body.granted:
+        services.location.observe(caller.user_id, address)
     return ConsentOut(purpose=chosen.value, **state_json(state))  # type: ignore[arg-type]
 
 

@@ -1,0 +1,104 @@
+"""The member's city, only under ``location_city`` (H7).
+
+Nothing is looked up, stored or shown before the consent: the address of a request is
+resolved only when the consent holds and no fresh city is stored. The city keeps the
+time it was derived and expires after 30 days; withdrawing the consent erases it in the
+same transaction. Others see it only when the member turns ``show_city_on_profile`` on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mayknow.consent.domain import Purpose, Setting
+from mayknow.consent.service import ConsentService
+from mayknow.db.ops import affected
+from mayknow.db.uow import UnitOfWork
+from mayknow.location.domain import CityResolver
+from mayknow.location.models import City
+from mayknow.shared.clock import Clock, as_utc
+
+
+class LocationService:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        consent: ConsentService,
+        resolver: CityResolver,
+        lifetime: timedelta,
+    ) -> None:
+        self.uow, self.clock, self.consent = uow, clock, consent
+        self.resolver, self.lifetime = resolver, lifetime
+
+    def observe(self, user_id: int, address: str) -> None:
+        """Derive the city from this request's address if the member consented and none is fresh."""
+        now = self.clock.now()
+        with self.uow.read() as session:
+            if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
+                return
+            stored = session.get(City, user_id)
+            if stored is not None and as_utc(stored.expires_at) > now:
+                return
+        found = self.resolver.city_of(address)
+        with self.uow.write() as session:
+            if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
+                return  # withdrawn meanwhile
+            session.execute(delete(City).where(City.user_id == user_id))
+            if found is not None:
+                session.add(
+                    City(
+                        user_id=user_id,
+                        name_zh=found.name_zh,
+                        name_en=found.name_en,
+                        province_zh=found.province_zh,
+                        derived_at=now,
+                        expires_at=now + self.lifetime,
+                    )
+                )
+
+    def shown_city(self, session: Session, user_id: int, language: str = "zh-CN") -> str | None:
+        """The city on the member's profile: consented, derived, fresh and display on."""
+        if not self.consent.settings_in(session, user_id)[Setting.SHOW_CITY_ON_PROFILE]:
+            return None
+        if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
+            return None
+        city = session.get(City, user_id)
+        if city is None or as_utc(city.expires_at) <= self.clock.now():
+            return None
+        return city.name_en if language == "en" and city.name_en else city.name_zh
+
+    def profile_city(self, user_id: int, language: str = "zh-CN") -> str | None:
+        with self.uow.read() as session:
+            return self.shown_city(session, user_id, language)
+
+    # -- consent effects and rights --------------------------------------------------
+    def erase(self, session: Session, user_id: int) -> dict[str, int]:
+        return {"city": affected(session, delete(City).where(City.user_id == user_id))}
+
+    def export_in(self, session: Session, user_id: int) -> dict[str, object]:
+        city = session.get(City, user_id)
+        if city is None:
+            return {"city": None}
+        return {
+            "city": {
+                "name_zh": city.name_zh,
+                "name_en": city.name_en,
+                "province_zh": city.province_zh,
+                "derived_at": as_utc(city.derived_at).isoformat(),
+                "expires_at": as_utc(city.expires_at).isoformat(),
+            }
+        }
+
+    def erase_in(self, session: Session, user_id: int) -> dict[str, int]:
+        return self.erase(session, user_id)
+
+    def purge_expired(self, session: Session) -> dict[str, int]:
+        expired = delete(City).where(City.expires_at <= self.clock.now())
+        return {"cities": affected(session, expired)}
+
+    def stored(self, session: Session, user_id: int) -> bool:
+        return session.scalar(select(City.user_id).where(City.user_id == user_id)) is not None
