@@ -24,7 +24,12 @@ from mayknow.identity.keyring import KeyRing, load_or_create
 from mayknow.location.domain import CityResolver
 from mayknow.location.ip2region_resolver import Ip2RegionCityResolver, default_resolver
 from mayknow.location.service import LocationService
+from mayknow.operators.service import OperatorService
+from mayknow.partners.service import PartnerService
 from mayknow.policy.texts import current_version
+from mayknow.retention.service import RetentionService
+from mayknow.rights.corrections import CorrectionService
+from mayknow.rights.requests import RequestService
 from mayknow.rights.service import RightsService
 from mayknow.shared.clock import Clock, SystemClock
 from mayknow.suggestions.domain import Weights
@@ -46,6 +51,11 @@ class Container:
     private: PrivateDiscovery
     suggestions: SuggestionService
     location: LocationService
+    operators: OperatorService
+    retention: RetentionService
+    requests: RequestService
+    corrections: CorrectionService
+    partners: PartnerService
     rights: RightsService
 
     @property
@@ -122,8 +132,26 @@ def build(
         timedelta(days=settings.city_lifetime_days),
     )
     consent.when_withdrawn(Purpose.LOCATION_CITY, location.erase)
+    requests = RequestService(uow, clock)
+    corrections = CorrectionService(uow, accounts, contacts)
+    operators = OperatorService(uow, clock, accounts, consent, suggestions, requests)
+    partners = PartnerService(uow, clock, consent, accounts, contacts)
+    retention = RetentionService(
+        uow,
+        clock,
+        [
+            accounts.purge_expired,
+            location.purge_expired,
+            contacts.purge_expired,
+            partners.purge_expired,
+        ],
+    )
+    consent.when_withdrawn(Purpose.SHARE_WITH_PARTNER_APPS, partners.revoke_all)
     rights = RightsService(
-        uow, clock, [location, suggestions, contacts, graph, consent, accounts], version
+        uow,
+        clock,
+        [requests, partners, location, suggestions, contacts, graph, consent, accounts],
+        version,
     )
     return Container(
         settings=settings,
@@ -139,6 +167,11 @@ def build(
         private=private,
         suggestions=suggestions,
         location=location,
+        operators=operators,
+        partners=partners,
+        retention=retention,
+        requests=requests,
+        corrections=corrections,
         rights=rights,
     )
 

@@ -103,6 +103,9 @@ class Settings:
     fof_degree_cap: int = _setting(
         1_000, "Friend-of-friend skips intermediaries with more mutual connections than this."
     )
+    purge_interval_minutes: int = _setting(
+        60, "How often each server process enforces retention (0: only `mayknow purge`)."
+    )
     trusted_proxies: tuple[str, ...] = _setting(
         (),
         "Addresses or networks of reverse proxies whose X-Forwarded-For is believed "

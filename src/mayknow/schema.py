@@ -12,6 +12,7 @@ from mayknow.db.base import Base
 from mayknow.graph import models as _graph  # noqa: F401
 from mayknow.location import models as _location  # noqa: F401
 from mayknow.operators import models as _operators  # noqa: F401
+from mayknow.partners import models as _partners  # noqa: F401
 from mayknow.rights import models as _rights  # noqa: F401
 from mayknow.suggestions import models as _suggestions  # noqa: F401
 

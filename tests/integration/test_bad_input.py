@@ -126,7 +126,7 @@ def test_unknown_paths_and_methods_answer_in_the_error_shape(client: TestClient)
     missing = client.get("/v1/nothing-here")
     assert missing.status_code == 404
     assert _shape(missing.json())[0] == "not_found"
-    wrong = client.patch("/v1/me")
+    wrong = client.put("/v1/me")
     assert wrong.status_code == 405
     _shape(wrong.json())
 

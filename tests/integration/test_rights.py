@@ -81,6 +81,7 @@ def test_deleting_the_account_leaves_no_row_that_names_or_points_at_it(
         "rate_counters": 3,
         "sessions": 1,
         "discovery_tags": 1,
+        "security_log": 1,
     }
     assert _rows_naming(container, identifying) == []
     assert client.get("/v1/me", headers=ling.auth).status_code == 401

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from mayknow.accounts import codes, ratelimit, sessions
 from mayknow.accounts.domain import InvalidNickname, clean_nickname, looks_like_code, new_code
-from mayknow.accounts.models import User
+from mayknow.accounts.models import SecurityEvent, User
 from mayknow.accounts.sessions import Issued, Principal
 from mayknow.accounts.sms import SmsSender, SmsUnavailable
 from mayknow.audit import service as audit
 from mayknow.consent.service import ConsentService
+from mayknow.db.ops import affected
 from mayknow.db.uow import UnitOfWork
 from mayknow.identity.keyring import KeyRing
 from mayknow.identity.phone import InvalidPhone, mask, parse_mobile
@@ -193,11 +194,17 @@ class AccountService:
         )
         self.consent.record_account(session, user.id, user.audit_ref, channel)
         codes.consume(session, code_id, now)
+        self._note(session, user.id, "register", address)
         issued = sessions.create(session, user.id, channel, now, self.policy.session_max_age)
         return SignedIn(user.id, issued)
 
     def login(
-        self, raw_phone: object, code: object, accept_policy_version: object, channel: str
+        self,
+        raw_phone: object,
+        code: object,
+        accept_policy_version: object,
+        channel: str,
+        address: str = "",
     ) -> SignedIn:
         e164 = self.parse_phone(raw_phone)
         code_text = self._code_text(code)
@@ -216,6 +223,7 @@ class AccountService:
                     )
                 self._ensure_policy(session, user, accept_policy_version, channel)
                 codes.consume(session, check.row_id, now)
+                self._note(session, user.id, "login", address)
                 issued = sessions.create(
                     session, user.id, channel, now, self.policy.session_max_age
                 )
@@ -233,6 +241,13 @@ class AccountService:
                 field="accept_policy_version",
             )
         self.consent.record_account(session, user.id, user.audit_ref, channel)
+
+    def _note(self, session: Session, user_id: int, kind: str, address: str) -> None:
+        """The security log: the one place a raw address outlives its request (7 days)."""
+        if address:
+            session.add(
+                SecurityEvent(user_id=user_id, kind=kind, address=address[:64], at=self.clock.now())
+            )
 
     @staticmethod
     def _code_text(code: object) -> str:
@@ -254,6 +269,11 @@ class AccountService:
     def logout(self, principal: Principal) -> None:
         with self.uow.write() as session:
             sessions.revoke(session, principal.session_hash)
+
+    def sign_out(self, principal: Principal, session_id: str) -> None:
+        with self.uow.write() as session:
+            if not sessions.revoke_by_id(session, principal.user_id, session_id):
+                raise NotFound("session_not_found", "There is no such session of yours.")
 
     def active_sessions(self, principal: Principal) -> list[dict[str, object]]:
         with self.uow.read() as session:
@@ -292,6 +312,59 @@ class AccountService:
         rows = session.execute(select(User.id, User.nickname).where(User.id.in_(user_ids)))
         return {row.id: row.nickname for row in rows}
 
+    # -- corrections -----------------------------------------------------------------
+    def change_nickname(self, principal: Principal, nickname: object) -> str:
+        try:
+            name = clean_nickname(nickname)
+        except InvalidNickname as exc:
+            raise InvalidInput("invalid_nickname", str(exc), field="nickname") from None
+        with self.uow.write() as session:
+            self.get(session, principal.user_id).nickname = name
+            audit.record(
+                session,
+                at=self.clock.now(),
+                actor=principal.subject_ref,
+                action="nickname_corrected",
+                subject=principal.subject_ref,
+            )
+        return name
+
+    def change_phone_in(
+        self, session: Session, principal: Principal, raw_phone: object, code: object
+    ) -> tuple[str, str] | codes.Check:
+        """Move the account to a new number proven by a code sent to it.
+
+        Returns (old, new) E.164 on success, or the failed code check, whose wrong try is
+        kept when the caller lets the transaction commit.
+        """
+        e164 = self.parse_phone(raw_phone)
+        code_text = self._code_text(code)
+        now = self.clock.now()
+        pseudonyms = list(self.keys.phone_pseudonyms(e164).values())
+        check = codes.check(
+            session, self.keys, pseudonyms, code_text, now, self.policy.code_max_attempts
+        )
+        if check.row_id is None:
+            return check
+        if self.find_by_phone(session, e164) is not None:
+            raise Conflict(
+                "phone_already_registered", "That number already has an account.", field="phone"
+            )
+        user = self.get(session, principal.user_id)
+        old = self.phone_of(user)
+        user.phone_pseudonym = self.keys.phone_pseudonym(e164)
+        user.phone_key_version = self.keys.current
+        user.phone_ciphertext = self.keys.encrypt(e164.encode())
+        codes.consume(session, check.row_id, now)
+        audit.record(
+            session,
+            at=now,
+            actor=principal.subject_ref,
+            action="phone_corrected",
+            subject=principal.subject_ref,
+        )
+        return old, e164
+
     # -- key rotation --------------------------------------------------------------
     def rekey_batch(self, size: int = 500) -> int:
         """Re-key up to ``size`` members still under an older key version; return how many."""
@@ -322,6 +395,14 @@ class AccountService:
                 "created_at": as_utc(user.created_at).isoformat(),
             },
             "sessions": sessions.listed(session, user_id),
+            "security_log": [
+                {"kind": e.kind, "address": e.address, "at": as_utc(e.at).isoformat()}
+                for e in session.scalars(
+                    select(SecurityEvent)
+                    .where(SecurityEvent.user_id == user_id)
+                    .order_by(SecurityEvent.at)
+                )
+            ],
         }
 
     def erase_in(self, session: Session, user_id: int) -> dict[str, int]:
@@ -329,6 +410,9 @@ class AccountService:
         pseudonyms = self.keys.phone_pseudonyms(self.phone_of(user)).values()
         erased = {
             "sessions": sessions.erase_for(session, user_id),
+            "security_log": affected(
+                session, delete(SecurityEvent).where(SecurityEvent.user_id == user_id)
+            ),
             "login_codes": sum(codes.erase_for(session, p) for p in pseudonyms),
             "rate_counters": sum(
                 ratelimit.erase_key(session, self._rate_key("code-number", p)) for p in pseudonyms
@@ -343,4 +427,7 @@ class AccountService:
             "sessions": sessions.purge(session, now, self.policy.session_idle),
             "login_codes": codes.purge(session, now - timedelta(hours=24)),
             "rate_counters": ratelimit.purge(session, now - timedelta(hours=24)),
+            "security_log": affected(
+                session, delete(SecurityEvent).where(SecurityEvent.at < now - timedelta(days=7))
+            ),
         }

@@ -99,6 +99,7 @@ def listed(session: Session, user_id: int) -> list[dict[str, object]]:
     )
     return [
         {
+            "id": r.token_hash[:8].hex(),
             "channel": r.channel,
             "created_at": as_utc(r.created_at).isoformat(),
             "last_seen_at": as_utc(r.last_seen_at).isoformat(),
@@ -106,3 +107,12 @@ def listed(session: Session, user_id: int) -> list[dict[str, object]]:
         }
         for r in rows
     ]
+
+
+def revoke_by_id(session: Session, user_id: int, session_id: str) -> int:
+    """Sign one of the member's sessions out, named by the id ``listed`` shows."""
+    rows = session.scalars(select(AuthSession.token_hash).where(AuthSession.user_id == user_id))
+    for digest in rows.all():
+        if digest[:8].hex() == session_id:
+            return revoke(session, digest)
+    return 0

@@ -11,7 +11,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from mayknow.shared.errors import (
 )
 
 LOOKUP_CHUNK = 4000
+CHANGE_LOG_LIFE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,13 @@ class ContactService:
             "discovery_tags": discovery.remove_tag(session, user_id, self.clock.now()),
         }
 
+    def after_phone_change(self, session: Session, user_id: int) -> dict[str, int]:
+        """Links to the old number go (their uploaders had that number); the tag follows."""
+        erased = self.erase_incoming(session, user_id)
+        if self.consent.allows_in(session, user_id, Purpose.DISCOVERABLE_BY_PHONE):
+            self.publish_tag(session, user_id)
+        return erased
+
     def publish_tag(self, session: Session, user_id: int) -> dict[str, int]:
         """``discoverable_by_phone`` granted: the member enters the private-discovery filter."""
         user = self.accounts.get(session, user_id)
@@ -322,6 +330,10 @@ class ContactService:
             session, self.keys, user_id, self.accounts.phone_of(user), self.clock.now()
         )
         return {}
+
+    def purge_expired(self, session: Session, now: datetime) -> dict[str, int]:
+        """The filter's change log lives 30 days; older clients download the whole filter."""
+        return {"discovery_changes": discovery.purge_changes(session, now - CHANGE_LOG_LIFE)}
 
     # -- the member's rights -------------------------------------------------------
     def export_in(self, session: Session, user_id: int) -> dict[str, object]:

@@ -14,6 +14,7 @@ from mayknow import __version__, bootstrap, config
 from mayknow.db.engine import make_engine
 from mayknow.db.migrate import upgrade
 from mayknow.identity.keyring import RELOAD_SECONDS, add_version, retire_versions
+from mayknow.shared.errors import MayknowError
 
 app = typer.Typer(help="mayknow: people you may know, under consent.", no_args_is_help=True)
 db_app = typer.Typer(help="The store.", no_args_is_help=True)
@@ -22,6 +23,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="The key ring of phone pseudonyms.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+operators_app = typer.Typer(
+    help="Staff accounts that may run the recall query.", no_args_is_help=True
+)
+app.add_typer(operators_app, name="operators")
+partners_app = typer.Typer(
+    help="Partner apps that may ask members to log in.", no_args_is_help=True
+)
+app.add_typer(partners_app, name="partners")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="See docs/settings.md.")]
 Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL; default SQLite file.")]
@@ -151,6 +160,105 @@ def keys_retire(db: Db = None, data_dir: DataDir = None) -> None:
     finally:
         container.engine.dispose()
     typer.echo(f"retired versions: {', '.join(map(str, gone)) or 'none'}")
+
+
+@operators_app.command("add")
+def operators_add(
+    user_id: Annotated[int, typer.Argument(help="The member account that becomes an operator.")],
+    db: Db = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Make a member account an operator (audited)."""
+    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
+    try:
+        container.operators.add(user_id)
+    except MayknowError as exc:
+        raise typer.BadParameter(exc.message) from None
+    finally:
+        container.engine.dispose()
+    typer.echo(f"{user_id} is an operator")
+
+
+@operators_app.command("remove")
+def operators_remove(
+    user_id: Annotated[int, typer.Argument(help="The operator account to demote.")],
+    db: Db = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Take the operator role away (audited)."""
+    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
+    try:
+        removed = container.operators.remove(user_id)
+    except MayknowError as exc:
+        raise typer.BadParameter(exc.message) from None
+    finally:
+        container.engine.dispose()
+    typer.echo(f"{user_id} {'is no longer' if removed else 'was not'} an operator")
+
+
+@app.command()
+def purge(db: Db = None, data_dir: DataDir = None) -> None:
+    """Remove every piece of personal data that has outlived its declared retention."""
+    container = bootstrap.build(_settings(db=db, data_dir=data_dir))
+    try:
+        removed = container.retention.purge()
+    finally:
+        container.engine.dispose()
+    summary = ", ".join(f"{kind} {count}" for kind, count in removed.items())
+    typer.echo(f"purged: {summary or 'nothing'}")
+
+
+@partners_app.command("add")
+def partners_add(
+    partner_id: Annotated[str, typer.Option("--id", help="Its client_id: a-z, 0-9, . _ -.")],
+    name: Annotated[str, typer.Option("--name", help="Shown to members on the consent screen.")],
+    redirect_uri: Annotated[
+        list[str], typer.Option("--redirect-uri", help="An exact redirect URI (repeatable).")
+    ],
+    category: Annotated[
+        list[str] | None,
+        typer.Option("--category", help="What it may ask for beyond the profile (repeatable)."),
+    ] = None,
+    db: Db = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Register a partner app: a public client that must use PKCE (S256). Audited."""
+    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
+    try:
+        container.partners.add(partner_id, name, redirect_uri, category or [])
+    except MayknowError as exc:
+        raise typer.BadParameter(exc.message) from None
+    finally:
+        container.engine.dispose()
+    typer.echo(f"partner {partner_id} registered")
+
+
+@app.command()
+def records(
+    html: Annotated[bool, typer.Option("--html", help="An HTML page instead of Markdown.")] = False,
+) -> None:
+    """Print the records of processing and a short impact assessment, from the code."""
+    from mayknow.rights import records as generated
+    from mayknow.schema import metadata
+
+    typer.echo(generated.html_page(metadata) if html else generated.markdown(metadata), nl=False)
+
+
+@app.command()
+def replay(
+    db: Db = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the report page.")] = None,
+) -> None:
+    """Replay the Douyin scene against a real server on loopback; exit 1 if a check fails."""
+    from mayknow.replay import play, report, server
+
+    with server.running(db) as running:
+        steps = play.play(running)
+    typer.echo(report.text(steps), nl=False)
+    if html is not None:
+        html.write_text(report.page(steps), encoding="utf-8")
+    if not report.passed(steps):
+        raise typer.Exit(1)
 
 
 @app.command("settings")

@@ -8,7 +8,7 @@ same transaction. Others see it only when the member turns ``show_city_on_profil
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -96,8 +96,8 @@ class LocationService:
     def erase_in(self, session: Session, user_id: int) -> dict[str, int]:
         return self.erase(session, user_id)
 
-    def purge_expired(self, session: Session) -> dict[str, int]:
-        expired = delete(City).where(City.expires_at <= self.clock.now())
+    def purge_expired(self, session: Session, now: datetime) -> dict[str, int]:
+        expired = delete(City).where(City.expires_at <= now)
         return {"cities": affected(session, expired)}
 
     def stored(self, session: Session, user_id: int) -> bool:

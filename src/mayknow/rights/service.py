@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mayknow.accounts.sessions import Principal
 from mayknow.audit import service as audit
 from mayknow.db.uow import UnitOfWork
+from mayknow.rights.html import export_page
 from mayknow.shared.clock import Clock
 
 
@@ -46,6 +47,10 @@ class RightsService:
                 document.update(holder.export_in(session, principal.user_id))
             document["audit_events"] = audit.events_about(session, principal.subject_ref)
         return document
+
+    def export_html(self, principal: Principal, language: str = "zh-CN") -> str:
+        """The same export as a page a person can read."""
+        return export_page(self.export(principal), language)
 
     def delete_account(self, principal: Principal) -> dict[str, object]:
         now = self.clock.now()

@@ -69,6 +69,10 @@ class SuggestionService:
                     return self._show(session, [candidate])[0].reasons
         raise _not_a_suggestion()
 
+    def ranked_in(self, session: Session, viewer: int) -> list[Candidate]:
+        """Every current suggestion for ``viewer``, best first, inside the caller's session."""
+        return self._ranked(session, viewer)
+
     def _ranked(self, session: Session, viewer: int) -> list[Candidate]:
         if not self.consent.settings_in(session, viewer)[Setting.SUGGESTIONS_ENABLED]:
             return []

@@ -7,13 +7,16 @@ from fastapi import FastAPI
 from mayknow import __version__
 from mayknow.bootstrap import Container
 from mayknow.entrypoints.api import errors
+from mayknow.entrypoints.api.lifespan import lifespan_for
 from mayknow.entrypoints.api.middleware import BodyLimit, SafeHeadersAndAccessLog
 from mayknow.entrypoints.api.routers import (
+    admin,
     auth,
     contacts,
     dev,
     follows,
     me,
+    partners,
     policy,
     private,
     suggestions,
@@ -25,10 +28,11 @@ def create_app(container: Container) -> FastAPI:
         title="mayknow",
         version=__version__,
         summary="People you may know, with consent, reasons and nothing kept that need not be.",
+        lifespan=lifespan_for(container),
     )
     app.state.container = container
     errors.install(app)
-    for module in (policy, auth, me, follows, private, contacts, suggestions):
+    for module in (policy, auth, me, follows, private, contacts, suggestions, admin, partners):
         app.include_router(module.router)
     if container.settings.dev:
         app.include_router(dev.router)

@@ -121,6 +121,7 @@ class PolicyOut(BaseModel):
 
 
 class SessionOut(BaseModel):
+    id: str
     channel: str
     created_at: str
     last_seen_at: str
@@ -219,3 +220,27 @@ class FilterChanges(BaseModel):
     since: int
     version: int
     added: list[str] = Field(description="tag8 of members who became discoverable, base64.")
+
+
+class NicknameChange(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    nickname: str = Field(max_length=200)
+
+
+class PhoneChange(Strict):
+    phone: str = Phone
+    code: str = Field(max_length=16)
+
+
+class RequestIn(Strict):
+    kind: str = Field(
+        max_length=32,
+        description="access, correction, erasure, explanation, "
+        "portability, objection, deceased_relative or other",
+    )
+    details: str = Field(max_length=4000)
+
+
+class RequestClose(Strict):
+    outcome: str = Field(max_length=16, description="done or refused")
+    reason: str | None = Field(default=None, max_length=2000)

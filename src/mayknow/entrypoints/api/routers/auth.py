@@ -52,9 +52,9 @@ def register(
 
 
 @router.post("/login")
-def login(body: LoginRequest, services: Services, response: Response) -> SignedIn:
+def login(body: LoginRequest, services: Services, address: Address, response: Response) -> SignedIn:
     signed = services.accounts.login(
-        body.phone, body.code, body.accept_policy_version, channel="api"
+        body.phone, body.code, body.accept_policy_version, channel="api", address=address
     )
     return _signed_in(services, response, signed)
 

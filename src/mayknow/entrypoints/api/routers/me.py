@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import HTMLResponse
 
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import parse_purpose, state_json
 from mayknow.entrypoints.api.deps import COOKIE, Address, Caller, Language, Services
 from mayknow.entrypoints.api.schemas import (
+    CodeRequest,
+    CodeSent,
     ConsentChange,
     ConsentOut,
     Consents,
     Deleted,
     Me,
+    NicknameChange,
     People,
+    PhoneChange,
+    RequestIn,
     Sessions,
     SettingsChange,
     SettingsOut,
@@ -42,9 +48,63 @@ def delete_me(caller: Caller, services: Services, response: Response) -> Deleted
     return Deleted(receipt=receipt)  # type: ignore[arg-type]
 
 
-@router.get("/export")
-def export(caller: Caller, services: Services) -> dict[str, Any]:
-    """Every piece of personal data about the caller, machine-readable."""
+@router.patch("")
+def correct(
+    body: NicknameChange, caller: Caller, services: Services, address: Address, language: Language
+) -> Me:
+    """Correct the nickname (the number changes through PUT /v1/me/phone)."""
+    services.corrections.nickname(caller, body.nickname)
+    return me(caller, services, address, language)
+
+
+@router.post("/phone/code", status_code=status.HTTP_202_ACCEPTED)
+def phone_code(
+    body: CodeRequest, _caller: Caller, services: Services, address: Address
+) -> CodeSent:
+    """Send a code to the new number, to prove it is yours."""
+    return CodeSent(expires_in=services.corrections.send_phone_code(body.phone, address))
+
+
+@router.put("/phone")
+def change_phone(body: PhoneChange, caller: Caller, services: Services) -> dict[str, Any]:
+    """Move the account to the new number; links made from the old one are erased."""
+    return {"erased": services.corrections.phone(caller, body.phone, body.code)}
+
+
+@router.delete("/city", status_code=status.HTTP_204_NO_CONTENT)
+def erase_city(caller: Caller, services: Services) -> None:
+    """Erase the stored city now (while location_city holds, the next visit derives it again)."""
+    with services.uow.write() as session:
+        services.location.erase(session, caller.user_id)
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out(session_id: str, caller: Caller, services: Services) -> None:
+    """Sign one of your sessions out (ids as GET /v1/me/sessions lists them)."""
+    services.accounts.sign_out(caller, session_id)
+
+
+@router.post("/requests", status_code=status.HTTP_202_ACCEPTED)
+def open_request(body: RequestIn, caller: Caller, services: Services) -> dict[str, Any]:
+    """A request that cannot be completed at once: answered within 15 working days."""
+    return services.requests.open(caller, body.kind, body.details)
+
+
+@router.get("/requests")
+def my_requests(caller: Caller, services: Services) -> dict[str, Any]:
+    return {"requests": services.requests.mine(caller)}
+
+
+@router.get("/export", response_model=None)
+def export(
+    caller: Caller,
+    services: Services,
+    language: Language,
+    format: Annotated[Literal["json", "html"], Query()] = "json",
+) -> dict[str, Any] | HTMLResponse:
+    """Every piece of personal data about the caller: JSON, or a readable page."""
+    if format == "html":
+        return HTMLResponse(services.rights.export_html(caller, language))
     return services.rights.export(caller)
 
 

@@ -1,0 +1,43 @@
+"""Work a server process does while it runs: enforcing retention every few minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from mayknow.bootstrap import Container
+
+log = logging.getLogger("mayknow.retention")
+
+
+async def _every(seconds: float, work: Callable[[], object]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await run_in_threadpool(work)
+        except Exception as exc:  # keep serving; the next round tries again
+            log.warning("retention run failed: %s", type(exc).__name__)
+
+
+def lifespan_for(
+    container: Container,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        minutes = container.settings.purge_interval_minutes
+        task = None
+        if minutes > 0:
+            task = asyncio.create_task(_every(minutes * 60, container.retention.purge))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan

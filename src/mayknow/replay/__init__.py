@@ -1,0 +1,1 @@
+"""Replay of the Douyin scene (brief: "The scene to replay") against a real server."""
