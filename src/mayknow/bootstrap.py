@@ -128,6 +128,7 @@ def build(
         uow,
         clock,
         consent,
+        accounts,
         resolver or city_resolver(settings),
         timedelta(days=settings.city_lifetime_days),
     )

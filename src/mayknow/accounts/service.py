@@ -288,12 +288,15 @@ class AccountService:
 
     def profile(self, principal: Principal) -> dict[str, object]:
         with self.uow.read() as session:
-            user = self.get(session, principal.user_id)
-            return {
-                "user_id": user.id,
-                "nickname": user.nickname,
-                "phone_masked": mask(self.phone_of(user)),
-            }
+            return self.profile_in(session, principal.user_id)
+
+    def profile_in(self, session: Session, user_id: int) -> dict[str, object]:
+        user = self.get(session, user_id)
+        return {
+            "user_id": user.id,
+            "nickname": user.nickname,
+            "phone_masked": mask(self.phone_of(user)),
+        }
 
     def phone_of(self, user: User) -> str:
         """The member's own number, decrypted for this request only."""

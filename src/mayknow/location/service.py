@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mayknow.accounts.service import AccountService
+from mayknow.accounts.sessions import Principal
 from mayknow.consent.domain import Purpose, Setting
 from mayknow.consent.service import ConsentService
 from mayknow.db.ops import affected
@@ -28,21 +30,29 @@ class LocationService:
         uow: UnitOfWork,
         clock: Clock,
         consent: ConsentService,
+        accounts: AccountService,
         resolver: CityResolver,
         lifetime: timedelta,
     ) -> None:
-        self.uow, self.clock, self.consent = uow, clock, consent
+        self.uow, self.clock, self.consent, self.accounts = uow, clock, consent, accounts
         self.resolver, self.lifetime = resolver, lifetime
 
     def observe(self, user_id: int, address: str) -> None:
         """Derive the city from this request's address if the member consented and none is fresh."""
-        now = self.clock.now()
         with self.uow.read() as session:
-            if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
-                return
-            stored = session.get(City, user_id)
-            if stored is not None and as_utc(stored.expires_at) > now:
-                return
+            stale = self.stale_in(session, user_id)
+        if stale:
+            self._derive(user_id, address)
+
+    def stale_in(self, session: Session, user_id: int) -> bool:
+        """Does the member want a city (consent holds) and lack a fresh one?"""
+        if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
+            return False
+        stored = session.get(City, user_id)
+        return stored is None or as_utc(stored.expires_at) <= self.clock.now()
+
+    def _derive(self, user_id: int, address: str) -> None:
+        now = self.clock.now()
         found = self.resolver.city_of(address)
         with self.uow.write() as session:
             if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
@@ -59,6 +69,15 @@ class LocationService:
                         expires_at=now + self.lifetime,
                     )
                 )
+
+    def profile(self, principal: Principal, address: str, language: str) -> dict[str, object]:
+        """GET /v1/me in one read: the profile, and the city as the member shows it."""
+        with self.uow.read() as session:
+            profile = self.accounts.profile_in(session, principal.user_id)
+            if not self.stale_in(session, principal.user_id):
+                return {**profile, "city": self.shown_city(session, principal.user_id, language)}
+        self._derive(principal.user_id, address)
+        return {**profile, "city": self.profile_city(principal.user_id, language)}
 
     def shown_city(self, session: Session, user_id: int, language: str = "zh-CN") -> str | None:
         """The city on the member's profile: consented, derived, fresh and display on."""

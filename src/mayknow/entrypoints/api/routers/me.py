@@ -33,9 +33,7 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 @router.get("")
 def me(caller: Caller, services: Services, address: Address, language: Language) -> Me:
     """The caller's profile; ``city`` is null unless location consent holds and display is on."""
-    services.location.observe(caller.user_id, address)
-    city = services.location.profile_city(caller.user_id, language)
-    return Me(**services.accounts.profile(caller), city=city)  # type: ignore[arg-type]
+    return Me.model_validate(services.location.profile(caller, address, language))
 
 
 @router.delete("", status_code=status.HTTP_202_ACCEPTED)
