@@ -57,6 +57,10 @@ def serve(
             "--trusted-proxy", help="A proxy whose X-Forwarded-For is believed (repeatable)."
         ),
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="With --dev: seed a fictional population into an empty store."),
+    ] = False,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
@@ -73,6 +77,8 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if settings.dev and settings.workers != 1:
         typer.echo("Development mode runs one worker (the outbox lives in memory).", err=True)
+    if demo and not settings.dev:
+        raise typer.BadParameter("--demo works only with --dev")
     container = bootstrap.build(settings)  # creates the key ring and migrates, once
     common: dict[str, Any] = {
         "host": settings.host,
@@ -84,7 +90,10 @@ def serve(
     if settings.dev or settings.workers == 1:
         from mayknow.entrypoints.api.app import create_app
 
-        uvicorn.run(create_app(container), **common)
+        served = create_app(container)
+        if demo:
+            _start_demo(served, container)
+        uvicorn.run(served, **common)
         return
     container.engine.dispose()
     os.environ.update(config.to_environ(settings))
@@ -95,6 +104,19 @@ def serve(
         workers=settings.workers,
         **common,
     )
+
+
+def _start_demo(served: Any, container: bootstrap.Container) -> None:
+    """Seed the fictional population into an empty store and keep its members' apps running."""
+    from mayknow.demo import Demo
+
+    population = Demo(container)
+    if population.store_is_empty():
+        typer.echo(f"demo: {population.populate()} fictional members created (docs/web.md)")
+    else:
+        typer.echo(f"demo: store not empty; {population.attach()} demo members' apps running")
+    population.run_in_background()
+    served.state.demo = population
 
 
 @db_app.command("upgrade")

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from mayknow import __version__
 from mayknow.bootstrap import Container
+from mayknow.entrypoints import web
 from mayknow.entrypoints.api import errors
 from mayknow.entrypoints.api.lifespan import lifespan_for
 from mayknow.entrypoints.api.middleware import BodyLimit, SafeHeadersAndAccessLog
@@ -36,6 +37,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router)
     if container.settings.dev:
         app.include_router(dev.router)
+    web.install(app)  # the pages at / and their files at /static
 
     @app.get("/v1/health", tags=["operations"])
     def health() -> dict[str, str]:
