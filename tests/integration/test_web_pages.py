@@ -3,6 +3,7 @@ choice, forms that change state, cross-site forms refused, no city before consen
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -367,3 +368,20 @@ def test_an_error_is_a_page_in_the_visitors_language(client: TestClient, people:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "That person is not among your suggestions any more." in response.text
+
+
+def test_the_privacy_centre_signs_one_other_session_out(client: TestClient, people: People) -> None:
+    member = people.sign_up()
+    other = client.post(
+        "/v1/auth/login", json={"phone": member.phone, "code": people.code_for(member.phone)}
+    ).json()["token"]
+    client.cookies.clear()
+    signed_in(client, member)
+    page = client.get("/privacy").text
+    ids = re.findall(r"/privacy/sessions/([0-9a-f]{16})/delete", page)
+    assert len(ids) == 2
+    target = hashlib.sha256(other.encode()).digest()[:8].hex()  # the id the page shows
+    assert target in ids
+    post(client, f"/privacy/sessions/{target}/delete", "/privacy")
+    assert client.get("/v1/me", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    assert client.get("/v1/me").status_code == 200  # this browser stays signed in

@@ -106,6 +106,12 @@ def unblock(web: MemberChange, user_id: str) -> Response:
     return web.redirect("/privacy")
 
 
+@router.post("/privacy/sessions/{session_id}/delete")
+def sign_out(web: MemberChange, session_id: str) -> Response:
+    web.services.accounts.sign_out(web.caller, session_id)
+    return web.redirect("/privacy")
+
+
 @router.get("/privacy/delete")
 def confirm_deletion(web: Member) -> Response:
     return web.render("delete.html")
