@@ -205,3 +205,15 @@ def test_many_syncs_store_only_edges(
         _sync(client, ling, [hu.phone] + [f"+86137{round_:02d}{i:06d}" for i in range(500)])
     with container.uow.read() as session:
         assert session.scalar(select(func.count()).select_from(ContactEdge)) == 1
+
+
+def test_the_contact_can_erase_one_link_that_points_at_them(
+    scene: tuple[Member, Member, Member], client: TestClient, container: Container
+) -> None:
+    ling, hu, _ = scene
+    _sync(client, ling, [hu.phone])
+    erased = client.delete(f"/v1/me/in-address-books/{ling.user_id}", headers=hu.auth)
+    assert erased.status_code == 204
+    assert _edges(container) == set()
+    again = client.delete(f"/v1/me/in-address-books/{ling.user_id}", headers=hu.auth)
+    assert again.status_code == 404

@@ -302,6 +302,14 @@ class ContactService:
         query = select(ContactEdge.uploader_id).where(ContactEdge.contact_id == contact)
         return list(session.scalars(query))
 
+    def erase_incoming_one(self, caller: Principal, uploader_id: int) -> None:
+        """The contact's side (H5): erase the link from one uploader's book to the caller."""
+        with self.uow.write() as session:
+            if not self.remove_edges(session, uploader_id, {caller.user_id}):
+                raise NotFound(
+                    "edge_not_found", "No link from that account's address book points at you."
+                )
+
     # -- consent effects -----------------------------------------------------------
     def erase_uploads(self, session: Session, user_id: int) -> dict[str, int]:
         """``contacts_upload`` withdrawn: every edge from the member's uploads goes."""

@@ -9,7 +9,14 @@ from fastapi.responses import HTMLResponse
 
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import parse_purpose, state_json
-from mayknow.entrypoints.api.deps import COOKIE, Address, Caller, Language, Services
+from mayknow.entrypoints.api.deps import (
+    COOKIE,
+    Address,
+    Caller,
+    Language,
+    Services,
+    parse_user_id,
+)
 from mayknow.entrypoints.api.schemas import (
     CodeRequest,
     CodeSent,
@@ -76,6 +83,13 @@ def erase_city(caller: Caller, services: Services) -> None:
         services.location.erase(session, caller.user_id)
 
 
+@router.delete("/in-address-books/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def erase_incoming_link(user_id: str, caller: Caller, services: Services) -> None:
+    """Erase the link from one member's address book to you. It forms again if they sync
+    your number while you are discoverable: block them, or withdraw discoverable_by_phone."""
+    services.contacts.erase_incoming_one(caller, parse_user_id(user_id))
+
+
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def sign_out(session_id: str, caller: Caller, services: Services) -> None:
     """Sign one of your sessions out (ids as GET /v1/me/sessions lists them)."""
@@ -93,7 +107,11 @@ def my_requests(caller: Caller, services: Services) -> dict[str, Any]:
     return {"requests": services.requests.mine(caller)}
 
 
-@router.get("/export", response_model=None)
+@router.get(
+    "/export",
+    response_model=None,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
 def export(
     caller: Caller,
     services: Services,
