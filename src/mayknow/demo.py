@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import logging
 import math
 import random
@@ -312,17 +313,17 @@ class Demo:
 
 def friends_of_friends(container: Container) -> int:
     """Run the friend-of-friend batch job (DuckDB) over the store; the stand-in without it."""
-    try:
-        from mayknow.suggestions.batch import run_job
+    try:  # looked up at run time: the job and its engines are an optional part
+        batch = importlib.import_module("mayknow.suggestions.batch")
     except ImportError:  # the job, or its engine, is not installed
         return precompute_friends_of_friends_like_the_batch_job(container)
-    report = run_job(
+    report = batch.run_job(
         container.engine,
         degree_cap=container.settings.fof_degree_cap,
         progress=False,
         clock=container.clock,
     )
-    return report.rows
+    return int(report.rows)
 
 
 def precompute_friends_of_friends_like_the_batch_job(container: Container) -> int:
