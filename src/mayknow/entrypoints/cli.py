@@ -13,6 +13,7 @@ import typer
 from mayknow import __version__, bootstrap, config
 from mayknow.db.engine import make_engine
 from mayknow.db.migrate import upgrade
+from mayknow.entrypoints.api.asgi import LOG_FORMAT
 from mayknow.identity.keyring import RELOAD_SECONDS, add_version, retire_versions
 from mayknow.shared.errors import MayknowError
 
@@ -74,7 +75,7 @@ def serve(
         workers=workers,
         trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if settings.dev and settings.workers != 1:
         typer.echo("Development mode runs one worker (the outbox lives in memory).", err=True)
     if demo and not settings.dev:

@@ -17,7 +17,7 @@ COOKIE = "mayknow_session"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     found: Container = request.app.state.container
     return found
 
@@ -55,7 +55,7 @@ def _same_origin(request: Request) -> None:
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def client_address(request: Request, services: Services) -> str:
+def client_address(request: Request, services: Container) -> str:
     """The connection's address, or X-Forwarded-For's last untrusted hop behind our proxies."""
     peer = request.client.host if request.client else ""
     trusted = services.settings.trusted_proxies
@@ -76,7 +76,12 @@ def _within(address: str, networks: tuple[str, ...]) -> bool:
     return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-Address = Annotated[str, Depends(client_address)]
+async def _client_address(request: Request, services: Services) -> str:
+    # async: no blocking work, so no hop through the thread pool
+    return client_address(request, services)
+
+
+Address = Annotated[str, Depends(_client_address)]
 
 
 def parse_user_id(raw: str) -> int:
@@ -86,7 +91,7 @@ def parse_user_id(raw: str) -> int:
     return int(raw)
 
 
-def language(request: Request) -> str:
+async def language(request: Request) -> str:
     """zh-CN unless ``?lang=`` or Accept-Language asks for English first."""
     return negotiate(request.query_params.get("lang") or request.headers.get("accept-language"))
 
