@@ -4,8 +4,9 @@ and an HTTP client. Fixtures use fictional people and numbers only."""
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,7 @@ class People:
         assert response.status_code == 201, response.text
         self.client.cookies.clear()  # tests sign in with the bearer token unless they say so
         body = response.json()
+        LOG_CAPTURE.tokens.add(body["token"])
         return Member(body["user_id"], body["token"], phone)
 
 
@@ -151,3 +153,54 @@ def people(
     client: TestClient, outbox: OutboxSender, clock: FakeClock, container: bootstrap.Container
 ) -> People:
     return People(client, outbox, clock, container)
+
+
+# -- Every log line of the run (checked by tests/reliability/test_logs.py) ----------------
+# A handler on the root logger, from the session's start, at DEBUG, keeps every record of
+# every logger, formatted. Fixtures add the session tokens they were issued. The check runs
+# as the session's last test (marked ``last``); lines logged after it are checked when the
+# session finishes, and any finding there fails the run.
+
+
+class LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.lines: list[tuple[str, str]] = []  # (logger name, formatted record)
+        self.tokens: set[str] = set()
+        self.checked = 0  # lines the final test has checked
+        self.checker: Callable[[list[tuple[str, str]]], list[str]] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted is kept by its template
+            text = f"{record.levelname} {record.name} {record.msg!s}"
+        self.lines.append((record.name, text))
+
+
+LOG_CAPTURE = LogCapture()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "last: runs after every other test of the session")
+    root = logging.getLogger()
+    root.addHandler(LOG_CAPTURE)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if LOG_CAPTURE.checker is None:  # the final test did not run
+        return
+    late = LOG_CAPTURE.checker(LOG_CAPTURE.lines[LOG_CAPTURE.checked :])
+    if late:  # something logged after the final test holds personal data
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("log lines after the final check hold personal data:", red=True)
+            for finding in late:
+                reporter.write_line(f"  {finding}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

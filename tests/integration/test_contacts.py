@@ -216,4 +216,14 @@ def test_the_contact_can_erase_one_link_that_points_at_them(
     assert erased.status_code == 204
     assert _edges(container) == set()
     again = client.delete(f"/v1/me/in-address-books/{ling.user_id}", headers=hu.auth)
-    assert again.status_code == 404
+    assert again.status_code == 204  # idempotent
+
+
+def test_erasing_a_link_does_not_reveal_whether_there_was_one(
+    scene: tuple[Member, Member, Member], client: TestClient, container: Container
+) -> None:
+    ling, hu, bing = scene
+    _sync(client, ling, [hu.phone])
+    held = client.delete(f"/v1/me/in-address-books/{ling.user_id}", headers=hu.auth)
+    not_held = client.delete(f"/v1/me/in-address-books/{bing.user_id}", headers=hu.auth)
+    assert (held.status_code, held.content) == (not_held.status_code, not_held.content)

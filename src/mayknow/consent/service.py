@@ -25,7 +25,7 @@ from mayknow.consent.domain import (
     current_state,
 )
 from mayknow.consent.models import ConsentEvent, PrivacySettings
-from mayknow.db.ops import affected
+from mayknow.db.ops import affected, insert_for
 from mayknow.db.uow import UnitOfWork
 from mayknow.shared.clock import Clock, as_utc
 from mayknow.shared.errors import InvalidInput, NotFound
@@ -129,6 +129,7 @@ class ConsentService:
         granted: bool,
         channel: str,
     ) -> ConsentState:
+        self._settings_row(session, user_id)  # locked: one change of this member at a time
         current = self.state(session, user_id)[purpose.value]
         if current.granted == granted:  # nothing changes, nothing is recorded
             return current
@@ -219,12 +220,11 @@ class ConsentService:
                 "unknown_setting", "There is no setting by that name.", field=sorted(unknown)[0]
             )
         with self.uow.write() as session:
-            merged = {**self.settings_in(session, user_id), **changes}
-            row = session.get(PrivacySettings, user_id) or PrivacySettings(user_id=user_id)
-            for name, value in merged.items():
+            row = self._settings_row(session, user_id)
+            for name, value in changes.items():
                 setattr(row, name, value)
             row.updated_at = self.clock.now()
-            session.add(row)
+            merged = {s.value: bool(getattr(row, s.value)) for s in Setting}
             audit.record(
                 session,
                 at=row.updated_at,
@@ -234,6 +234,21 @@ class ConsentService:
                 details=dict(changes),
             )
             return merged
+
+    def _settings_row(self, session: Session, user_id: int) -> PrivacySettings:
+        """The member's settings row, created with the defaults if missing, locked until
+        the commit: two changes at once (settings or consents, from two devices) neither
+        collide on the insert nor undo each other, and a purpose granted twice at once is
+        recorded, and its effects run, once."""
+        defaults = {s.value: v for s, v in SETTING_DEFAULTS.items()}
+        session.execute(
+            insert_for(session, PrivacySettings)
+            .values(user_id=user_id, updated_at=self.clock.now(), **defaults)
+            .on_conflict_do_nothing()
+        )
+        row = session.get(PrivacySettings, user_id, with_for_update=True, populate_existing=True)
+        assert row is not None
+        return row
 
     # -- the member's rights -------------------------------------------------------
     def export_in(self, session: Session, user_id: int) -> dict[str, object]:

@@ -212,12 +212,20 @@ class ContactService:
         return row.permits
 
     def _quota_row(self, session: Session, user_id: int) -> DiscoveryQuota:
+        """The member's quota row, created full on first use, locked until the commit.
+
+        Created with ON CONFLICT DO NOTHING and then locked: two first syncs at once on
+        PostgreSQL would otherwise both insert it, and one would fail."""
         row = session.get(DiscoveryQuota, user_id, with_for_update=True)
         if row is None:
-            row = DiscoveryQuota(
-                user_id=user_id, permits=self.limits.quota.capacity, refilled_at=self.clock.now()
+            full = {"permits": self.limits.quota.capacity, "refilled_at": self.clock.now()}
+            session.execute(
+                insert_for(session, DiscoveryQuota)
+                .values(user_id=user_id, **full)
+                .on_conflict_do_nothing()
             )
-            session.add(row)
+            row = session.get(DiscoveryQuota, user_id, with_for_update=True)
+            assert row is not None
         return row
 
     def _store_token(
@@ -303,12 +311,13 @@ class ContactService:
         return list(session.scalars(query))
 
     def erase_incoming_one(self, caller: Principal, uploader_id: int) -> None:
-        """The contact's side (H5): erase the link from one uploader's book to the caller."""
+        """The contact's side (H5): erase the link from one uploader's book to the caller.
+
+        Idempotent, and silent about whether there was a link: answering "no such link"
+        would let a member learn, id by id, whose address books hold their number, even
+        where the uploader has not agreed to be suggested to their contacts."""
         with self.uow.write() as session:
-            if not self.remove_edges(session, uploader_id, {caller.user_id}):
-                raise NotFound(
-                    "edge_not_found", "No link from that account's address book points at you."
-                )
+            self.remove_edges(session, uploader_id, {caller.user_id})
 
     # -- consent effects -----------------------------------------------------------
     def erase_uploads(self, session: Session, user_id: int) -> dict[str, int]:

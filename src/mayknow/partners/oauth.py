@@ -37,6 +37,12 @@ from mayknow.partners.errors import AuthorizationRefused
 # app never sees an https URL; transport security is the deployment's, not this check's.
 _URL = "https://mayknow.invalid/v1/oauth"
 Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]
+NOT_ASCII = "Every parameter must be printable ASCII (RFC 6749 Appendix A)."
+
+
+def _printable_ascii(params: Sequence[tuple[str, str]]) -> bool:
+    """RFC 6749 Appendix A: every parameter of these requests is printable ASCII."""
+    return all(value.isascii() and value.isprintable() for _, value in params)
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,8 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
     def validate(self, params: Sequence[tuple[str, str]]) -> Pending:
         """Check an authorization request; refuse it (never redirect) when it is invalid."""
+        if not _printable_ascii(params):  # Authlib would raise ValueError on echoing them
+            raise AuthorizationRefused("invalid_request", NOT_ASCII)
         request = Request("GET", params)
         try:
             grant = self.get_consent_grant(request)
@@ -256,6 +264,8 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
     def token(self, params: Sequence[tuple[str, str]]) -> Answer:
         """The token endpoint's answer, RFC 6749 §5.1 or §5.2, as (status, body, headers)."""
+        if not _printable_ascii(params):
+            return 400, {"error": "invalid_request", "error_description": NOT_ASCII}, []
         answer: Answer = self.create_token_response(Request("POST", params))
         return answer
 

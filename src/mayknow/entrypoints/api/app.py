@@ -30,6 +30,7 @@ def create_app(container: Container) -> FastAPI:
         version=__version__,
         summary="People you may know, with consent, reasons and nothing kept that need not be.",
         lifespan=lifespan_for(container),
+        responses=errors.RESPONSES,  # every 4xx is {"error": {...}}; the document says so
     )
     app.state.container = container
     errors.install(app)

@@ -14,6 +14,9 @@ from mayknow.policy.texts import negotiate
 from mayknow.shared.errors import Forbidden, NotAuthenticated, NotFound
 
 COOKIE = "mayknow_session"
+# The largest value an INTEGER column holds (PostgreSQL's is 32-bit): sequence numbers and
+# ids in queries stay below it, so that a larger one is a 422, not a database error.
+INTEGER_MAX = 2**31 - 1
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

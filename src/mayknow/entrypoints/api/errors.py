@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from mayknow.accounts.service import ServiceUnavailable
+from mayknow.entrypoints.api.schemas import ErrorOut
 from mayknow.shared.errors import (
     Conflict,
     Forbidden,
@@ -34,6 +35,11 @@ STATUS: dict[type[MayknowError], int] = {
     TooLarge: 413,
     RateLimited: 429,
     ServiceUnavailable: 503,
+}
+
+# Declared on every operation of the OpenAPI document, so that it says what errors look like.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": 'Refused: {"error": {"code", "message", "field"?}}'},
 }
 
 HTTP_CODES = {

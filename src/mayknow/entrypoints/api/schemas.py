@@ -11,6 +11,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="What went wrong, in snake_case: invalid_phone, ...")
+    message: str = Field(description="A human sentence; never echoes a phone number.")
+    field: str | None = Field(default=None, description="The field or index at fault.")
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx answer of the API (except the OAuth token endpoint's, RFC 6749 §5.2)."""
+
+    error: ErrorDetail
+
+
 class CodeRequest(Strict):
     phone: str = Phone
 

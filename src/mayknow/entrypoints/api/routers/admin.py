@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from mayknow.entrypoints.api.deps import Caller, Services, parse_user_id
+from mayknow.entrypoints.api.deps import INTEGER_MAX, Caller, Services, parse_user_id
 from mayknow.entrypoints.api.schemas import RequestClose
 
 router = APIRouter(prefix="/v1/admin", tags=["operators"])
@@ -36,7 +36,7 @@ def audit_log(
     services: Services,
     reason: Reason = None,
     limit: Annotated[int, Query()] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=INTEGER_MAX)] = None,
 ) -> dict[str, Any]:
     """The newest audit events, newest first; page with ``before`` (an event id)."""
     return {"events": services.operators.audit_log(caller, reason, limit, before)}
@@ -50,7 +50,10 @@ def open_requests(caller: Caller, services: Services, reason: Reason = None) -> 
 
 @router.post("/requests/{request_id}/close")
 def close_request(
-    request_id: int, body: RequestClose, caller: Caller, services: Services
+    request_id: Annotated[int, Path(ge=1, le=INTEGER_MAX)],
+    body: RequestClose,
+    caller: Caller,
+    services: Services,
 ) -> dict[str, Any]:
     """Close a request as done, or refused with the reason the member will read."""
     return services.operators.close_request(caller, request_id, body.outcome, body.reason)

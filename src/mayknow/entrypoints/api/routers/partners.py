@@ -106,10 +106,20 @@ class TokenOut(BaseModel):
     scope: str
 
 
+class OAuthError(BaseModel):
+    """RFC 6749 §5.2: the token endpoint's errors, in the shape OAuth clients expect."""
+
+    error: str
+    error_description: str
+
+
 @router.post(
     "/v1/oauth/token",
     response_model=TokenOut,
-    responses={400: {"description": "RFC 6749 §5.2 error"}, 401: {"description": "invalid_client"}},
+    responses={
+        400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"},
+        401: {"model": OAuthError, "description": "invalid_client"},
+    },
 )
 def token(
     services: Services,

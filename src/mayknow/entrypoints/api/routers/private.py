@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mayknow.entrypoints.api.deps import Address, Caller, Services
+from mayknow.entrypoints.api.deps import INTEGER_MAX, Address, Caller, Services
 from mayknow.entrypoints.api.schemas import (
     Elements,
     Evaluated,
@@ -51,7 +51,7 @@ def download_filter(_caller: Caller, services: Services) -> Response:
 
 @router.get("/filter/changes")
 def filter_changes(
-    _caller: Caller, services: Services, since: Annotated[int, Query(ge=0)]
+    _caller: Caller, services: Services, since: Annotated[int, Query(ge=0, le=INTEGER_MAX)]
 ) -> FilterChanges:
     """Members who became discoverable after version ``since``; 404 when too old."""
     delta = services.private.changes(since)
