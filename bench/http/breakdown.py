@@ -195,7 +195,7 @@ async def app_rows(c: bootstrap.Container, token: str, n: int) -> list[tuple[str
         ("app: GET /v1/health (sync route: 1 thread hop)", "/v1/health", None),
         ("what if: async health (0 thread hops)", "/bench/async-health", None),
         (
-            "app: GET /v1/me as in src/ now (sync route and deps: a thread hop each)",
+            "app: GET /v1/me as in src/ now (async route, one thread hop)",
             "/v1/me",
             token,
         ),

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TARGETS = ("health", "me", "follow")
+TARGETS = ("health", "me", "follow", "suggestions")
 REQUEST_TIMEOUT_S = 10.0
 MAX_CLOSED_RPS = 200_000  # hard cap on requests per second of a closed-loop run
 clock = time.perf_counter  # not loop.time(): uvloop's clock has 1 ms resolution
@@ -59,6 +59,8 @@ class RequestMaker:
         auth = f"Authorization: Bearer {self.accounts[i][1]}\r\n"
         if self.target == "me":
             return f"GET /v1/me HTTP/1.1\r\n{self.host}{auth}\r\n".encode()
+        if self.target == "suggestions":  # bench/suggestions_http: random viewer, default limit
+            return f"GET /v1/suggestions HTTP/1.1\r\n{self.host}{auth}\r\n".encode()
         j = self.rng.randrange(n - 1)
         j += j >= i  # anyone but the follower
         path = f"/v1/follows/{self.accounts[j][0]}"

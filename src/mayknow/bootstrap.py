@@ -25,6 +25,7 @@ from mayknow.location.domain import CityResolver
 from mayknow.location.ip2region_resolver import Ip2RegionCityResolver, default_resolver
 from mayknow.location.service import LocationService
 from mayknow.operators.service import OperatorService
+from mayknow.partners.domain import Lifetimes
 from mayknow.partners.service import PartnerService
 from mayknow.policy.texts import current_version
 from mayknow.retention.service import RetentionService
@@ -136,7 +137,7 @@ def build(
     requests = RequestService(uow, clock)
     corrections = CorrectionService(uow, accounts, contacts)
     operators = OperatorService(uow, clock, accounts, consent, suggestions, requests)
-    partners = PartnerService(uow, clock, consent, accounts, contacts)
+    partners = PartnerService(uow, clock, consent, accounts, contacts, partner_lifetimes(settings))
     retention = RetentionService(
         uow,
         clock,
@@ -146,6 +147,7 @@ def build(
             contacts.purge_expired,
             partners.purge_expired,
         ],
+        timedelta(days=settings.audit_retention_days),
     )
     consent.when_withdrawn(Purpose.SHARE_WITH_PARTNER_APPS, partners.revoke_all)
     rights = RightsService(
@@ -200,6 +202,13 @@ def weights(settings: Settings) -> Weights:
         has_you_in_contacts=settings.weight_has_you_in_contacts,
         follows_you=settings.weight_follows_you,
         mutual_connections=settings.weight_mutual_connections,
+    )
+
+
+def partner_lifetimes(settings: Settings) -> Lifetimes:
+    return Lifetimes(
+        code=timedelta(seconds=settings.partner_code_ttl_seconds),
+        token=timedelta(seconds=settings.partner_token_ttl_seconds),
     )
 
 

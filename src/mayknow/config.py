@@ -106,10 +106,24 @@ class Settings:
     purge_interval_minutes: int = _setting(
         60, "How often each server process enforces retention (0: only `mayknow purge`)."
     )
+    audit_retention_days: int = _setting(
+        1095,
+        "Audit events older than this many days are removed by the retention purge, oldest "
+        "first, keeping the chain verifiable from a checkpoint. The privacy policy says 3 "
+        "years: change it there too.",
+    )
     trusted_proxies: tuple[str, ...] = _setting(
         (),
         "Addresses or networks of reverse proxies whose X-Forwarded-For is believed "
         "(repeatable flag; comma-separated in the variable).",
+    )
+    partner_code_ttl_seconds: int = _setting(
+        60, "Lifetime of an authorization code issued to a partner app (single use, PKCE)."
+    )
+    partner_token_ttl_seconds: int = _setting(
+        3600,
+        "Lifetime of a partner app's access token; a spent code is kept as long, so that "
+        "replaying it still revokes the token it issued.",
     )
     sms_webhook_url: str = _setting(
         "",
@@ -166,6 +180,9 @@ def load(
     settings = Settings(**values)
     if not 1 <= settings.session_max_age_days <= 30:
         raise ValueError("session_max_age_days must be between 1 and 30")
+    for name in ("audit_retention_days", "partner_code_ttl_seconds", "partner_token_ttl_seconds"):
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be at least 1")
     return settings
 
 

@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import logging
-import math
 import random
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 
 from mayknow.accounts.models import User
 from mayknow.accounts.sessions import Principal
 from mayknow.bootstrap import Container
 from mayknow.consent.domain import Purpose
 from mayknow.contacts.service import QuotaProof
-from mayknow.graph.models import Follow
 from mayknow.shared.errors import MayknowError
-from mayknow.suggestions.domain import FIXED_POINT
-from mayknow.suggestions.models import FofCandidate
+from mayknow.suggestions.jobs import refresh_friends_of_friends
 
 log = logging.getLogger("mayknow.demo")
 
@@ -312,63 +308,8 @@ class Demo:
 
 
 def friends_of_friends(container: Container) -> int:
-    """Run the friend-of-friend batch job (DuckDB) over the store; the stand-in without it."""
-    try:  # looked up at run time: the job and its engines are an optional part
-        batch = importlib.import_module("mayknow.suggestions.batch")
-    except ImportError:  # the job, or its engine, is not installed
-        return precompute_friends_of_friends_like_the_batch_job(container)
-    report = batch.run_job(
-        container.engine,
-        degree_cap=container.settings.fof_degree_cap,
-        progress=False,
-        clock=container.clock,
+    """Run the friend-of-friend batch job (DuckDB) over the store, as `mayknow jobs` does."""
+    report = refresh_friends_of_friends(
+        container.engine, clock=container.clock, degree_cap=container.settings.fof_degree_cap
     )
-    return int(report.rows)
-
-
-def precompute_friends_of_friends_like_the_batch_job(container: Container) -> int:
-    """Stand-in for the friend-of-friend batch job where ``mayknow.suggestions.batch`` is missing.
-
-    Writes ``fof_candidates`` rows directly, by the formula documented in
-    ``mayknow.suggestions.models.FofCandidate``: friends are mutual follows (never
-    address-book links, ADR 0003); for each viewer and each candidate two steps away who
-    is not already a friend, ``score`` sums round(1e9 / ln(deg(w))) over the mutual
-    friends w, skipping any w with more than ``fof_degree_cap`` friends; ``via`` keeps up
-    to three of them, those with the fewest friends first. Used only by the demo.
-    """
-    cap = container.settings.fof_degree_cap
-    with container.uow.write() as session:
-        following: dict[int, set[int]] = defaultdict(set)
-        for follower, followee in session.execute(select(Follow.follower_id, Follow.followee_id)):
-            following[follower].add(followee)
-        friends = {
-            a: {b for b in out if a in following.get(b, set())} for a, out in following.items()
-        }
-        rows = []
-        now = container.clock.now()
-        for viewer, mine in friends.items():
-            via: dict[int, list[int]] = defaultdict(list)
-            for w in mine:
-                if len(friends[w]) <= cap:
-                    for candidate in friends[w] - mine - {viewer}:
-                        via[candidate].append(w)
-            for candidate, ws in via.items():
-                ws.sort(key=lambda w: (len(friends[w]), w))
-                score = sum(round(FIXED_POINT / math.log(len(friends[w]))) for w in ws)
-                top = [*ws[:3], None, None, None][:3]
-                rows.append(
-                    {
-                        "viewer_id": viewer,
-                        "candidate_id": candidate,
-                        "score": score,
-                        "mutual_count": len(ws),
-                        "via1": top[0],
-                        "via2": top[1],
-                        "via3": top[2],
-                        "computed_at": now,
-                    }
-                )
-        session.execute(delete(FofCandidate))
-        if rows:
-            session.execute(insert(FofCandidate), rows)
-        return len(rows)
+    return report.rows

@@ -126,6 +126,21 @@ def test_fifteen_working_days_skip_weekends() -> None:
     assert due_after(friday) == datetime(2026, 12, 18, 9, tzinfo=UTC)
 
 
+def test_working_days_follow_the_holidays_and_make_up_days_in_china() -> None:
+    # Received Monday 28 September 2026, 10:00 in Beijing. National Day: 1-7 October off,
+    # Saturday 10 October worked in lieu. Counted: 29, 30 Sep; 8, 9, 10 (Sat), 12-16,
+    # 19-23 Oct: the fifteenth working day is Friday 23 October.
+    received = datetime(2026, 9, 28, 2, tzinfo=UTC)
+    assert due_after(received) == datetime(2026, 10, 23, 2, tzinfo=UTC)
+
+
+def test_the_day_is_the_day_in_china_not_in_utc() -> None:
+    # Friday 27 November 2026, 20:00 UTC is already Saturday 04:00 in Beijing: counting
+    # starts after Saturday, so Monday 30 November is the first working day.
+    late = datetime(2026, 11, 27, 20, tzinfo=UTC)
+    assert due_after(late, working_days=1) == datetime(2026, 11, 29, 20, tzinfo=UTC)
+
+
 def test_a_request_is_tracked_and_a_refusal_states_its_reason(
     people: People, client: TestClient, container: Container
 ) -> None:

@@ -141,7 +141,7 @@ def test_log_in_with_mayknow_runs_the_pkce_code_flow_end_to_end(
         "partner_name": "多闪",
         "redirect_uri": SISTER_URI,
         "state": "st-42",
-        "public_profile": ["user_id", "nickname", "avatar"],
+        "public_profile": ["sub", "nickname", "avatar"],
         "requested": ["matched_contacts"],
         "already_granted": [],
         "share_with_partner_apps": False,
@@ -157,8 +157,23 @@ def test_log_in_with_mayknow_runs_the_pkce_code_flow_end_to_end(
     assert body["expires_in"] == 3600
     assert body["scope"] == "profile"
     assert issued.headers["cache-control"] == "no-store"
-    me = _as_partner(client, body["access_token"], "me")
-    assert me.json() == {"user_id": ling.user_id, "nickname": "凌某", "avatar": None}
+    me = _as_partner(client, body["access_token"], "me").json()
+    assert me == {"sub": me["sub"], "nickname": "凌某", "avatar": None}
+    assert str(ling.user_id) not in me["sub"]
+
+
+def test_each_partner_knows_a_member_by_its_own_identifier(
+    people: People, client: TestClient, partners: None
+) -> None:
+    ling, hu = people.sign_up("凌某"), people.sign_up("胡子")
+
+    def sub(member: Member, client_id: str) -> str:
+        return str(_as_partner(client, _log_in(client, member, client_id), "me").json()["sub"])
+
+    first = sub(ling, SISTER)
+    assert sub(ling, SISTER) == first  # stable for one partner, across logins
+    assert sub(ling, OTHER) != first  # two partners cannot join their users on it
+    assert sub(hu, SISTER) not in (first, sub(ling, OTHER))
 
 
 def test_no_log_line_holds_a_code_or_a_token(
@@ -219,10 +234,13 @@ def test_with_both_consents_the_partner_gets_the_matched_contacts_and_the_export
 ) -> None:
     ling, hu = _with_a_matched_contact(people, client)
     grant(client, ling, "share_with_partner_apps")
+    grant(client, hu, "share_with_partner_apps")  # the contact lets this partner see them too
+    hu_token = _log_in(client, hu, share=["matched_contacts"])
+    hu_sub = _as_partner(client, hu_token, "me").json()["sub"]
     token = _log_in(client, ling, share=["matched_contacts"])
     contacts = _as_partner(client, token, "contacts")
     assert contacts.status_code == 200, contacts.text
-    assert contacts.json() == {"contacts": [{"user_id": hu.user_id, "nickname": "胡子"}]}
+    assert contacts.json() == {"contacts": [{"sub": hu_sub, "nickname": "胡子"}]}
     screen = client.get("/v1/oauth/authorize", params=_request(_pkce()), headers=ling.auth)
     assert screen.json()["already_granted"] == ["matched_contacts"]
     assert screen.json()["share_with_partner_apps"] is True
@@ -529,3 +547,30 @@ def test_partners_add_registers_a_partner_from_the_command_line(
     ling = people.sign_up()
     screen = client.get("/v1/oauth/authorize", params=_request(_pkce()), headers=ling.auth)
     assert screen.json()["partner_name"] == "多闪"
+
+
+def test_a_contact_reaches_a_partner_only_under_their_own_grant_to_it(
+    people: People, client: TestClient, partners: None
+) -> None:
+    ling, hu = _with_a_matched_contact(people, client)
+    grant(client, ling, "share_with_partner_apps")
+    token = _log_in(client, ling, share=["matched_contacts"])
+
+    def listed() -> list[object]:
+        answer = _as_partner(client, token, "contacts")
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["contacts"])
+
+    assert listed() == []  # 胡子 never dealt with this partner
+    grant(client, hu, "share_with_partner_apps")
+    _log_in(client, hu, client_id=OTHER, share=["matched_contacts"])
+    assert listed() == []  # a grant to another partner is not one to this partner
+    _log_in(client, hu)  # logged in to this partner, sharing nothing with it
+    assert listed() == []
+    _log_in(client, hu, share=["matched_contacts"])
+    assert [c["nickname"] for c in listed()] == ["胡子"]  # type: ignore[index]
+    grant(client, hu, "share_with_partner_apps", granted=False)
+    assert listed() == []  # withdrawn: at once
+    ledger = client.get("/v1/me/partners", headers=ling.auth).json()["egress"]
+    counts = [e["count"] for e in ledger if e["categories"] == ["matched_contacts"]]
+    assert counts == [0, 1, 0, 0, 0]  # newest first: each provision, even of nobody

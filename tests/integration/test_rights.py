@@ -82,6 +82,7 @@ def test_deleting_the_account_leaves_no_row_that_names_or_points_at_it(
         "sessions": 1,
         "discovery_tags": 1,
         "security_log": 1,
+        "settings": 1,  # created, with the defaults, by the first consent change
     }
     assert _rows_naming(container, identifying) == []
     assert client.get("/v1/me", headers=ling.auth).status_code == 401

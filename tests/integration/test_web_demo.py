@@ -3,11 +3,11 @@ number meets every kind of reason, each only once its consents hold."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mayknow import demo
+from mayknow.audit.models import AuditEvent
 from mayknow.bootstrap import Container
 from mayknow.suggestions.models import FofCandidate
 from tests.conftest import Member, People, grant
@@ -74,20 +74,17 @@ def test_a_newcomer_meets_every_kind_of_reason_once_its_consents_hold(
     assert "has_you_in_contacts" not in _all(_kinds(client, ling))  # at once
 
 
-def test_the_stand_in_writes_the_rows_the_batch_job_writes(container: Container) -> None:
-    batch = pytest.importorskip("mayknow.suggestions.batch", reason="the batch job is not here")
-    demo.Demo(container).populate()
-
-    def rows() -> dict[tuple[int, int], tuple[object, ...]]:
+def test_the_demo_runs_the_batch_job_and_the_run_is_audited(container: Container) -> None:
+    def runs() -> list[str]:
         with container.uow.read() as session:
-            found = session.scalars(select(FofCandidate))
-            return {
-                (r.viewer_id, r.candidate_id): (r.score, r.mutual_count, r.via1, r.via2, r.via3)
-                for r in found
-            }
+            found = select(AuditEvent).where(AuditEvent.action == "fof_candidates_replaced")
+            return [r.actor for r in session.scalars(found)]
 
-    batch.run_job(container.engine, progress=False, clock=container.clock)
-    by_the_job = rows()
-    demo.precompute_friends_of_friends_like_the_batch_job(container)
-    assert rows() == by_the_job
-    assert by_the_job  # the demo's circles do have friends of friends
+    demo.Demo(container).populate()
+    before = runs()
+    rows = demo.friends_of_friends(container)
+    with container.uow.read() as session:
+        stored = session.scalar(select(func.count()).select_from(FofCandidate))
+    assert rows == stored > 0  # the demo's circles do have friends of friends
+    assert runs() == [*before, "job:friends_of_friends"]
+    assert container.verify_audit().ok

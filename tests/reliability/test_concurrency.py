@@ -217,7 +217,5 @@ def test_one_member_on_many_devices_at_once_draws_no_5xx_and_loses_no_setting(
         "recommend_me_to_others": False,
         "show_city_on_profile": True,
     }
-    grants = [
-        c for c in export["consent_history"] if c["purpose"] == "discoverable_by_phone"
-    ]
+    grants = [c for c in export["consent_history"] if c["purpose"] == "discoverable_by_phone"]
     assert len(grants) == 1, grants

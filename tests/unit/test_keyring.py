@@ -39,3 +39,11 @@ def test_tampered_ciphertext_is_refused() -> None:
     sealed[-1] ^= 1
     with pytest.raises(KeyRingError):
         ring.decrypt(bytes(sealed))
+
+
+def test_pseudonyms_of_a_batch_are_each_numbers_pseudonyms_under_every_version() -> None:
+    ring = KeyRing.of({1: b"a" * 32, 2: b"b" * 32}, current=2)
+    numbers = ["+8613900001234", "+8613900005678"]
+    expected = {p: n for n in numbers for p in ring.phone_pseudonyms(n).values()}
+    assert ring.pseudonyms_of(numbers) == expected
+    assert len(expected) == 4

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from mayknow.accounts import codes, ratelimit, sessions
@@ -16,7 +17,7 @@ from mayknow.accounts.sms import SmsSender, SmsUnavailable
 from mayknow.audit import service as audit
 from mayknow.consent.service import ConsentService
 from mayknow.db.ops import affected
-from mayknow.db.uow import UnitOfWork
+from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.identity.keyring import KeyRing
 from mayknow.identity.phone import InvalidPhone, mask, parse_mobile
 from mayknow.shared.clock import Clock, as_utc
@@ -24,6 +25,12 @@ from mayknow.shared.errors import Conflict, InvalidInput, MayknowError, NotFound
 from mayknow.shared.ids import new_ref, new_user_id
 
 HOUR = timedelta(hours=1)
+_PROFILE = select(User.id, User.nickname, User.phone_ciphertext).where(
+    User.id == bindparam("user_id")
+)
+_BY_PSEUDONYMS = (
+    "SELECT id, nickname, phone_pseudonym FROM users WHERE phone_pseudonym IN ({marks})"
+)
 
 
 class ServiceUnavailable(MayknowError):
@@ -259,8 +266,8 @@ class AccountService:
     # -- sessions ------------------------------------------------------------------
     def authenticate(self, token: str) -> Principal | None:
         now = self.clock.now()
-        with self.uow.read() as session:
-            principal = sessions.resolve(session, token, now, self.policy.session_idle)
+        with self.uow.lone_read() as connection:
+            principal = sessions.resolve(connection, token, now, self.policy.session_idle)
         if principal is not None and principal.needs_touch:
             with self.uow.write() as session:
                 sessions.touch(session, principal.session_hash, now)
@@ -290,24 +297,39 @@ class AccountService:
         with self.uow.read() as session:
             return self.profile_in(session, principal.user_id)
 
-    def profile_in(self, session: Session, user_id: int) -> dict[str, object]:
-        user = self.get(session, user_id)
+    def profile_in(self, db: Queryable, user_id: int) -> dict[str, object]:
+        row = db.execute(_PROFILE, {"user_id": user_id}).one_or_none()
+        if row is None:
+            raise NotFound("user_not_found", "There is no such account.")
         return {
-            "user_id": user.id,
-            "nickname": user.nickname,
-            "phone_masked": mask(self.phone_of(user)),
+            "user_id": row.id,
+            "nickname": row.nickname,
+            "phone_masked": mask(self._decrypt_phone(row.phone_ciphertext)),
         }
 
     def phone_of(self, user: User) -> str:
         """The member's own number, decrypted for this request only."""
-        return self.keys.decrypt(user.phone_ciphertext).decode()
+        return self._decrypt_phone(user.phone_ciphertext)
+
+    def _decrypt_phone(self, ciphertext: bytes) -> str:
+        return self.keys.decrypt(ciphertext).decode()
 
     @staticmethod
-    def lookup_by_pseudonyms(pseudonyms: list[bytes]) -> Select[int, str, bytes]:
-        """Accounts whose number has one of these pseudonyms: (id, nickname, pseudonym)."""
-        return select(User.id, User.nickname, User.phone_pseudonym).where(
-            User.phone_pseudonym.in_(pseudonyms)
+    def lookup_by_pseudonyms(
+        session: Session, pseudonyms: Sequence[bytes]
+    ) -> list[tuple[int, str, bytes]]:
+        """Accounts whose number has one of these pseudonyms: (id, nickname, pseudonym).
+
+        The hot statement of address-book sync (a thousand parameters): written out and
+        handed to the driver as it is, without SQLAlchemy's per-parameter processing."""
+        if not pseudonyms:
+            return []
+        connection = session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        rows = connection.exec_driver_sql(
+            _BY_PSEUDONYMS.format(marks=", ".join([mark] * len(pseudonyms))), tuple(pseudonyms)
         )
+        return [(row[0], row[1], bytes(row[2])) for row in rows]
 
     def nicknames(self, session: Session, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from mayknow.accounts.domain import new_token, token_hash
 from mayknow.accounts.models import AuthSession, User
 from mayknow.db.ops import affected
+from mayknow.db.uow import Queryable
 from mayknow.shared.clock import as_utc
 
 # last_seen_at is rewritten at most this often, so that reads stay reads.
@@ -51,15 +52,17 @@ def create(
     return Issued(token, now + max_age)
 
 
-def resolve(session: Session, token: str, now: datetime, idle: timedelta) -> Principal | None:
+_RESOLVE = (
+    select(AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at, User.audit_ref)
+    .join(User, User.id == AuthSession.user_id)
+    .where(AuthSession.token_hash == bindparam("digest"))
+)
+
+
+def resolve(db: Queryable, token: str, now: datetime, idle: timedelta) -> Principal | None:
+    """The caller of a live session, in one statement (``UnitOfWork.lone_read`` suffices)."""
     digest = token_hash(token)
-    row = session.execute(
-        select(
-            AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at, User.audit_ref
-        )
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == digest)
-    ).one_or_none()
+    row = db.execute(_RESOLVE, {"digest": digest}).one_or_none()
     if row is None:
         return None
     expires_at, last_seen = as_utc(row.expires_at), as_utc(row.last_seen_at)

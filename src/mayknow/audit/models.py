@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mayknow.db.base import NOT_PERSONAL, Base, personal
 
+GENESIS = bytes(32)  # the "previous hash" of the first event ever recorded
+
 AUDIT = (
     "audit event",
     "prove what was done with personal data, and by whom",
@@ -36,10 +38,17 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """One row: the newest event's id and hash. Appenders lock it, so the chain never forks."""
+    """One row: the newest event's id and hash, and the checkpoint where the chain starts.
+
+    Appenders lock it, so the chain never forks. The checkpoint is the id and hash of the
+    newest event removed by retention (0 and GENESIS while none has been): the chain's
+    first remaining event follows it.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=NOT_PERSONAL)
     last_id: Mapped[int] = mapped_column(Integer, info=NOT_PERSONAL)
     last_hash: Mapped[bytes] = mapped_column(LargeBinary(32), info=NOT_PERSONAL)
+    base_id: Mapped[int] = mapped_column(Integer, default=0, info=NOT_PERSONAL)
+    base_hash: Mapped[bytes] = mapped_column(LargeBinary(32), default=GENESIS, info=NOT_PERSONAL)

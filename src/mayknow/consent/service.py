@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from mayknow.audit import service as audit
@@ -26,13 +26,46 @@ from mayknow.consent.domain import (
 )
 from mayknow.consent.models import ConsentEvent, PrivacySettings
 from mayknow.db.ops import affected, insert_for
-from mayknow.db.uow import UnitOfWork
+from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.shared.clock import Clock, as_utc
 from mayknow.shared.errors import InvalidInput, NotFound
 
 # An eraser removes, inside the caller's transaction, what one purpose alone justified
 # for one member, and says how many items it removed under which kind.
 Eraser = Callable[[Session, int], Mapping[str, int]]
+
+
+def _granted_among() -> Select[int]:
+    """Who among :ids last chose to grant :purpose. Built once; run on the Core connection."""
+    latest = (
+        select(ConsentEvent.user_id, func.max(ConsentEvent.id).label("last"))
+        .where(
+            ConsentEvent.user_id.in_(bindparam("ids", expanding=True)),
+            ConsentEvent.purpose == bindparam("purpose"),
+        )
+        .group_by(ConsentEvent.user_id)
+        .subquery()
+    )
+    return (
+        select(ConsentEvent.user_id)
+        .join(latest, ConsentEvent.id == latest.c.last)
+        .where(ConsentEvent.granted.is_(True))
+    )
+
+
+_GRANTED_AMONG = _granted_among()
+_LATEST_CHOICE = (
+    select(ConsentEvent.granted)
+    .where(
+        ConsentEvent.user_id == bindparam("user_id"),
+        ConsentEvent.purpose == bindparam("purpose"),
+    )
+    .order_by(ConsentEvent.id.desc())
+    .limit(1)
+)
+_SETTINGS = select(*(getattr(PrivacySettings, s.value) for s in Setting)).where(
+    PrivacySettings.user_id == bindparam("user_id")
+)
 
 
 def parse_purpose(raw: str) -> Purpose:
@@ -79,14 +112,9 @@ class ConsentService:
     def accepted_version(self, session: Session, user_id: int) -> str | None:
         return accepted_policy_version(self.history(session, user_id))
 
-    def allows_in(self, session: Session, user_id: int, purpose: Purpose) -> bool:
-        latest = session.scalar(
-            select(ConsentEvent.granted)
-            .where(ConsentEvent.user_id == user_id, ConsentEvent.purpose == purpose.value)
-            .order_by(ConsentEvent.id.desc())
-            .limit(1)
-        )
-        return bool(latest)
+    def allows_in(self, db: Queryable, user_id: int, purpose: Purpose) -> bool:
+        latest = db.execute(_LATEST_CHOICE, {"user_id": user_id, "purpose": purpose.value})
+        return bool(latest.scalar())
 
     def allows(self, user_id: int, purpose: Purpose) -> bool:
         """May mayknow use ``user_id``'s data for ``purpose`` now?"""
@@ -100,17 +128,7 @@ class ConsentService:
         ids = list(user_ids)
         if not ids:
             return set()
-        latest = (
-            select(ConsentEvent.user_id, func.max(ConsentEvent.id).label("last"))
-            .where(ConsentEvent.user_id.in_(ids), ConsentEvent.purpose == purpose.value)
-            .group_by(ConsentEvent.user_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(ConsentEvent.user_id)
-            .join(latest, ConsentEvent.id == latest.c.last)
-            .where(ConsentEvent.granted.is_(True))
-        )
+        rows = session.connection().execute(_GRANTED_AMONG, {"ids": ids, "purpose": purpose.value})
         return {row[0] for row in rows}
 
     # -- changing ------------------------------------------------------------------
@@ -190,11 +208,11 @@ class ConsentService:
         )
 
     # -- settings ------------------------------------------------------------------
-    def settings_in(self, session: Session, user_id: int) -> dict[str, bool]:
-        row = session.get(PrivacySettings, user_id)
+    def settings_in(self, db: Queryable, user_id: int) -> dict[str, bool]:
+        row = db.execute(_SETTINGS, {"user_id": user_id}).one_or_none()
         if row is None:
             return {s.value: v for s, v in SETTING_DEFAULTS.items()}
-        return {s.value: bool(getattr(row, s.value)) for s in Setting}
+        return {s.value: bool(value) for s, value in zip(Setting, row, strict=True)}
 
     def turned_off_among(
         self, session: Session, user_ids: Iterable[int], setting: Setting

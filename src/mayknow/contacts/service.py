@@ -156,17 +156,12 @@ class ContactService:
     # -- matching ------------------------------------------------------------------
     def _match(self, session: Session, numbers: dict[str, int]) -> dict[str, tuple[int, str]]:
         """E.164 -> (account, nickname) for the numbers of discoverable accounts; in memory."""
-        by_pseudonym: dict[bytes, str] = {}
-        for e164 in numbers:
-            for pseudonym in self.keys.phone_pseudonyms(e164).values():
-                by_pseudonym[pseudonym] = e164
+        by_pseudonym = self.keys.pseudonyms_of(numbers)
         found: dict[int, tuple[str, str]] = {}
         keys = list(by_pseudonym)
         for start in range(0, len(keys), LOOKUP_CHUNK):
-            rows = session.execute(
-                self.accounts.lookup_by_pseudonyms(keys[start : start + LOOKUP_CHUNK])
-            )
-            for user_id, nickname, pseudonym in rows:
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            for user_id, nickname, pseudonym in self.accounts.lookup_by_pseudonyms(session, chunk):
                 found[user_id] = (by_pseudonym[pseudonym], nickname)
         discoverable = self.consent.granted_among(session, found, Purpose.DISCOVERABLE_BY_PHONE)
         return {e164: (uid, name) for uid, (e164, name) in found.items() if uid in discoverable}
@@ -269,7 +264,9 @@ class ContactService:
                 {"uploader_id": uploader, "contact_id": c, "source": source, "created_at": now}
                 for c in sorted(contacts)
             ]
-            session.execute(insert_for(session, ContactEdge).values(rows).on_conflict_do_nothing())
+            # One cached statement, executemany on the Core connection: no ORM bulk path.
+            statement = insert_for(session, ContactEdge.__table__).on_conflict_do_nothing()
+            session.connection().execute(statement, rows)
 
     @staticmethod
     def _result(

@@ -9,6 +9,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 WRITE = "mayknow_write"
+# A connection that runs one read statement: on SQLite no BEGIN is sent, since a lone
+# statement is its own snapshot (autocommit); PostgreSQL's driver begins as always.
+LONE_READ = "mayknow_lone_read"
 
 
 def make_engine(url: str) -> Engine:
@@ -41,7 +44,12 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(conn: Connection) -> None:
         # A writing transaction takes the write lock up front, so two writers never
         # both read a state and then collide when upgrading to write.
-        writes = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(LONE_READ, False):
+            return
+        # Straight to the driver: the statement needs none of SQLAlchemy's execution path.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if options.get(WRITE, False) else "BEGIN")
 
     return engine

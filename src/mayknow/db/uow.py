@@ -8,10 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from mayknow.db.engine import WRITE
+from mayknow.db.engine import LONE_READ, WRITE
+
+# What read helpers accept: an ORM session (inside a service's unit of work) or a Core
+# connection (hot read paths, ``UnitOfWork.reads``/``lone_read``).
+Queryable = Session | Connection
 
 
 class UnitOfWork:
@@ -21,6 +25,7 @@ class UnitOfWork:
         self._writer = sessionmaker(
             bind=engine.execution_options(**{WRITE: True}), expire_on_commit=False
         )
+        self._lone = engine.execution_options(**{LONE_READ: True})
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -33,3 +38,17 @@ class UnitOfWork:
         """A transaction that only reads; it is rolled back at the end."""
         with self._reader() as session:
             yield session
+
+    @contextmanager
+    def reads(self) -> Iterator[Connection]:
+        """A read transaction on a Core connection, for hot paths that need no ORM objects;
+        it is rolled back at the end."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def lone_read(self) -> Iterator[Connection]:
+        """A Core connection for exactly one read statement, which is its own snapshot: no
+        BEGIN on SQLite. Two statements here would not see one state: use ``reads``."""
+        with self._lone.connect() as connection:
+            yield connection

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,6 +37,8 @@ partners_app = typer.Typer(
     help="Partner apps that may ask members to log in.", no_args_is_help=True
 )
 app.add_typer(partners_app, name="partners")
+jobs_app = typer.Typer(help="Batch jobs over the store.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="See docs/settings.md.")]
 Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL; default SQLite file.")]
@@ -42,6 +49,21 @@ def _settings(**flags: object) -> config.Settings:
         return config.load(flags, os.environ)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+@contextmanager
+def _container(
+    settings: config.Settings, *, migrate: bool = False
+) -> Iterator[bootstrap.Container]:
+    """The service for one command: its refusals become usage errors, its engine is
+    disposed of at the end."""
+    container = bootstrap.build(settings, migrate=migrate)
+    try:
+        yield container
+    except MayknowError as exc:
+        raise typer.BadParameter(exc.message) from None
+    finally:
+        container.engine.dispose()
 
 
 @app.command()
@@ -131,18 +153,22 @@ def db_upgrade(db: Db = None, data_dir: DataDir = None) -> None:
 
 @audit_app.command("verify")
 def audit_verify(db: Db = None, data_dir: DataDir = None) -> None:
-    """Walk the hash chain; exit 1 naming the first event edited or removed."""
-    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
-    try:
+    """Walk the hash chain from its checkpoint; exit 1 naming the first event broken."""
+    with _container(_settings(db=db, data_dir=data_dir)) as container:
         verdict = container.verify_audit()
-    finally:
-        container.engine.dispose()
+    start = (
+        f"checkpoint event {verdict.base_id} (hash {verdict.base_hash.hex()}; "
+        "older events removed by retention)"
+        if verdict.base_id
+        else "the start of the log (no event removed by retention)"
+    )
     if not verdict.ok:
         typer.echo(
-            f"audit log BROKEN after {verdict.checked} good events: {verdict.problem}", err=True
+            f"audit log BROKEN after {verdict.checked} good events from {start}: {verdict.problem}",
+            err=True,
         )
         raise typer.Exit(1)
-    typer.echo(f"audit log intact: {verdict.checked} events")
+    typer.echo(f"audit log intact: {verdict.checked} events checked from {start}")
 
 
 @keys_app.command("rotate")
@@ -162,26 +188,20 @@ def keys_rotate(
     version = add_version(settings.data_dir)
     typer.echo(f"key version {version} is current; waiting {wait:g}s for servers to see it")
     time.sleep(wait)
-    container = bootstrap.build(settings, migrate=False)
-    try:
+    with _container(settings) as container:
         container.keys.reload()
         total = 0
         while done := container.accounts.rekey_batch():
             total += done
-        typer.echo(f"re-keyed {total} members to version {version}")
-    finally:
-        container.engine.dispose()
+    typer.echo(f"re-keyed {total} members to version {version}")
 
 
 @keys_app.command("retire")
 def keys_retire(db: Db = None, data_dir: DataDir = None) -> None:
     """Remove key versions that no member's data uses any more."""
     settings = _settings(db=db, data_dir=data_dir)
-    container = bootstrap.build(settings, migrate=False)
-    try:
+    with _container(settings) as container:
         gone = retire_versions(settings.data_dir, container.accounts.key_versions_in_use())
-    finally:
-        container.engine.dispose()
     typer.echo(f"retired versions: {', '.join(map(str, gone)) or 'none'}")
 
 
@@ -192,13 +212,8 @@ def operators_add(
     data_dir: DataDir = None,
 ) -> None:
     """Make a member account an operator (audited)."""
-    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
-    try:
+    with _container(_settings(db=db, data_dir=data_dir)) as container:
         container.operators.add(user_id)
-    except MayknowError as exc:
-        raise typer.BadParameter(exc.message) from None
-    finally:
-        container.engine.dispose()
     typer.echo(f"{user_id} is an operator")
 
 
@@ -209,24 +224,16 @@ def operators_remove(
     data_dir: DataDir = None,
 ) -> None:
     """Take the operator role away (audited)."""
-    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
-    try:
+    with _container(_settings(db=db, data_dir=data_dir)) as container:
         removed = container.operators.remove(user_id)
-    except MayknowError as exc:
-        raise typer.BadParameter(exc.message) from None
-    finally:
-        container.engine.dispose()
     typer.echo(f"{user_id} {'is no longer' if removed else 'was not'} an operator")
 
 
 @app.command()
 def purge(db: Db = None, data_dir: DataDir = None) -> None:
     """Remove every piece of personal data that has outlived its declared retention."""
-    container = bootstrap.build(_settings(db=db, data_dir=data_dir))
-    try:
+    with _container(_settings(db=db, data_dir=data_dir), migrate=True) as container:
         removed = container.retention.purge()
-    finally:
-        container.engine.dispose()
     summary = ", ".join(f"{kind} {count}" for kind, count in removed.items())
     typer.echo(f"purged: {summary or 'nothing'}")
 
@@ -246,14 +253,127 @@ def partners_add(
     data_dir: DataDir = None,
 ) -> None:
     """Register a partner app: a public client that must use PKCE (S256). Audited."""
-    container = bootstrap.build(_settings(db=db, data_dir=data_dir), migrate=False)
-    try:
+    with _container(_settings(db=db, data_dir=data_dir)) as container:
         container.partners.add(partner_id, name, redirect_uri, category or [])
-    except MayknowError as exc:
-        raise typer.BadParameter(exc.message) from None
-    finally:
-        container.engine.dispose()
     typer.echo(f"partner {partner_id} registered")
+
+
+class JobEngine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def _slice(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit() and int(k) < int(n)):
+        raise typer.BadParameter("a slice is k/n with 0 <= k < n, e.g. 0/4", param_hint="--slice")
+    return int(k), int(n)
+
+
+@jobs_app.command("suggestions")
+def jobs_suggestions(
+    engine: Annotated[JobEngine, typer.Option(help="Where the SQL runs.")] = JobEngine.duckdb,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master URL; default local[--threads or 2].")
+    ] = None,
+    slice_: Annotated[
+        str | None,
+        typer.Option("--slice", help="Only viewers with id % n == k, as k/n; their rows only."),
+    ] = None,
+    parquet: Annotated[
+        Path | None,
+        typer.Option(help="Read follows (follower_id, followee_id) from this Parquet file/folder."),
+    ] = None,
+    top_n: Annotated[int, typer.Option(min=1, max=1000, help="Candidates kept per viewer.")] = 20,
+    threads: Annotated[int | None, typer.Option(min=1, help="Engine threads.")] = None,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB's memory limit.")] = "3GB",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    db: Db = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Recompute friend-of-friend candidates; readers see the old table until the commit."""
+    from mayknow.suggestions.batch import EngineOptions
+    from mayknow.suggestions.jobs import refresh_friends_of_friends
+
+    chosen = _slice(slice_)
+    if engine is JobEngine.spark:
+        _require_spark()
+    with _container(_settings(db=db, data_dir=data_dir)) as container:
+        report = refresh_friends_of_friends(
+            container.engine,
+            clock=container.clock,
+            degree_cap=container.settings.fof_degree_cap,
+            engine=engine.value,
+            top_n=top_n,
+            slice_=chosen,
+            parquet_in=parquet,
+            options=EngineOptions(threads=threads, memory_limit=memory_limit, master=master),
+            progress=progress,
+        )
+    typer.echo(
+        f"fof_candidates: {report.rows} rows for {report.viewers} viewers "
+        f"({report.users} members with mutual connections, {report.edges} connections, "
+        f"{report.paths} two-hop paths, {report.batches} batches) on {report.engine}; "
+        + ", ".join(f"{step} {sec:.1f} s" for step, sec in report.seconds.items())
+    )
+
+
+def _require_spark() -> None:
+    if importlib.util.find_spec("pyspark") is None:
+        raise typer.BadParameter(
+            "Spark is an optional part: pip install 'mayknow[spark]'", param_hint="--engine"
+        )
+    if shutil.which("java") is None:
+        raise typer.BadParameter(
+            "Spark needs a Java 17 runtime on PATH (apt-get install openjdk-17-jre-headless)",
+            param_hint="--engine",
+        )
+
+
+class EvalGraph(StrEnum):
+    karate = "karate"
+    lesmis = "lesmis"
+
+
+@app.command("eval")
+def eval_(
+    graph: Annotated[
+        list[EvalGraph] | None,
+        typer.Option(
+            "--graph",
+            help="A real social graph shipped with networkx (repeatable; default both). "
+            "The synthetic population study is `python -m bench.quality`.",
+        ),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(min=0.01, max=0.5, help="Share of edges held out per split.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the first split.")] = 0,
+    splits: Annotated[
+        int, typer.Option(min=1, max=1000, help="Splits, seeds seed, seed+1...")
+    ] = 10,
+) -> None:
+    """Hold edges out and print Recall@10 and MRR of the job, networkx and random."""
+    from mayknow.suggestions.quality import evaluate, markdown, real_graph
+
+    cap = _settings().fof_degree_cap
+    chosen = graph or list(EvalGraph)
+    typer.echo(
+        markdown(
+            evaluate(
+                real_graph(g.value),
+                name=g.value,
+                holdout=holdout,
+                seed=seed,
+                splits=splits,
+                degree_cap=cap,
+            )
+            for g in chosen
+        ),
+        nl=False,
+    )
 
 
 @app.command()

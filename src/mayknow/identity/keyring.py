@@ -18,6 +18,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +125,17 @@ class KeyRing:
     def phone_pseudonyms(self, e164: str) -> dict[int, bytes]:
         """The pseudonym under every version, for look-ups during a rotation."""
         return {v: self.phone_pseudonym(e164, v) for v in self.versions}
+
+    def pseudonyms_of(self, numbers: Iterable[str]) -> dict[bytes, str]:
+        """Pseudonym -> number, for many numbers under every version: one reading of the
+        ring and its subkeys for the whole batch (an address book), then one HMAC each."""
+        keys = self._now()
+        subkeys = [keys.subkey("phone-pseudonym", v) for v in sorted(keys.secrets_by_version)]
+        return {
+            hmac.digest(subkey, e164.encode(), "sha256"): e164
+            for e164 in numbers
+            for subkey in subkeys
+        }
 
     def encrypt(self, plaintext: bytes) -> bytes:
         keys = self._now()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from mayknow.accounts.service import AccountService
@@ -18,10 +18,14 @@ from mayknow.accounts.sessions import Principal
 from mayknow.consent.domain import Purpose, Setting
 from mayknow.consent.service import ConsentService
 from mayknow.db.ops import affected
-from mayknow.db.uow import UnitOfWork
+from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.location.domain import CityResolver
 from mayknow.location.models import City
 from mayknow.shared.clock import Clock, as_utc
+
+_CITY = select(City.name_zh, City.name_en, City.expires_at).where(
+    City.user_id == bindparam("user_id")
+)
 
 
 class LocationService:
@@ -44,12 +48,18 @@ class LocationService:
         if stale:
             self._derive(user_id, address)
 
-    def stale_in(self, session: Session, user_id: int) -> bool:
+    def stale_in(self, db: Queryable, user_id: int) -> bool:
         """Does the member want a city (consent holds) and lack a fresh one?"""
-        if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
+        if not self.consent.allows_in(db, user_id, Purpose.LOCATION_CITY):
             return False
-        stored = session.get(City, user_id)
-        return stored is None or as_utc(stored.expires_at) <= self.clock.now()
+        return self._fresh_city(db, user_id) is None
+
+    def _fresh_city(self, db: Queryable, user_id: int) -> tuple[str, str | None] | None:
+        """(name_zh, name_en) of the member's stored city, if it has not expired."""
+        row = db.execute(_CITY, {"user_id": user_id}).one_or_none()
+        if row is None or as_utc(row.expires_at) <= self.clock.now():
+            return None
+        return row.name_zh, row.name_en
 
     def _derive(self, user_id: int, address: str) -> None:
         now = self.clock.now()
@@ -72,23 +82,31 @@ class LocationService:
 
     def profile(self, principal: Principal, address: str, language: str) -> dict[str, object]:
         """GET /v1/me in one read: the profile, and the city as the member shows it."""
-        with self.uow.read() as session:
-            profile = self.accounts.profile_in(session, principal.user_id)
-            if not self.stale_in(session, principal.user_id):
-                return {**profile, "city": self.shown_city(session, principal.user_id, language)}
-        self._derive(principal.user_id, address)
-        return {**profile, "city": self.profile_city(principal.user_id, language)}
+        user_id = principal.user_id
+        with self.uow.reads() as db:
+            profile = self.accounts.profile_in(db, user_id)
+            if not self.consent.allows_in(db, user_id, Purpose.LOCATION_CITY):
+                return {**profile, "city": None}
+            city = self._fresh_city(db, user_id)
+            if city is not None:
+                return {**profile, "city": self._shown(db, user_id, city, language)}
+        self._derive(user_id, address)
+        return {**profile, "city": self.profile_city(user_id, language)}
 
-    def shown_city(self, session: Session, user_id: int, language: str = "zh-CN") -> str | None:
+    def shown_city(self, db: Queryable, user_id: int, language: str = "zh-CN") -> str | None:
         """The city on the member's profile: consented, derived, fresh and display on."""
-        if not self.consent.settings_in(session, user_id)[Setting.SHOW_CITY_ON_PROFILE]:
+        if not self.consent.allows_in(db, user_id, Purpose.LOCATION_CITY):
             return None
-        if not self.consent.allows_in(session, user_id, Purpose.LOCATION_CITY):
+        return self._shown(db, user_id, self._fresh_city(db, user_id), language)
+
+    def _shown(
+        self, db: Queryable, user_id: int, city: tuple[str, str | None] | None, language: str
+    ) -> str | None:
+        """A consented city as the profile shows it: only while display is on."""
+        if city is None or not self.consent.settings_in(db, user_id)[Setting.SHOW_CITY_ON_PROFILE]:
             return None
-        city = session.get(City, user_id)
-        if city is None or as_utc(city.expires_at) <= self.clock.now():
-            return None
-        return city.name_en if language == "en" and city.name_en else city.name_zh
+        name_zh, name_en = city
+        return name_en if language == "en" and name_en else name_zh
 
     def profile_city(self, user_id: int, language: str = "zh-CN") -> str | None:
         with self.uow.read() as session:

@@ -3,7 +3,9 @@ token lives. Pure: no framework."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,10 +16,7 @@ from urllib.parse import urlsplit
 # "Log in with mayknow" always yields the public profile; it needs no consent beyond
 # the member's own act of logging in to the partner.
 PROFILE = "profile"
-PUBLIC_PROFILE_FIELDS = ("user_id", "nickname", "avatar")
-
-CODE_TTL = timedelta(seconds=60)
-TOKEN_TTL = timedelta(hours=1)
+PUBLIC_PROFILE_FIELDS = ("sub", "nickname", "avatar")
 
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
@@ -35,6 +34,22 @@ SCOPES = (PROFILE, *(c.value for c in Category))
 
 class InvalidPartner(ValueError):
     pass
+
+
+def pairwise_subject(partner_key: bytes, user_id: int) -> str:
+    """The member's identifier for one partner (OpenID Connect's pairwise ``sub``): stable
+    for that partner, different for every other, so two partners cannot join their users
+    on it, and it says nothing of mayknow's own account id."""
+    mac = hmac.digest(partner_key, b"mayknow-sub:%d" % user_id, hashlib.sha256)
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long an authorization code and an access token live (settings: see config)."""
+
+    code: timedelta
+    token: timedelta
 
 
 @dataclass(frozen=True)

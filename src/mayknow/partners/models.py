@@ -31,6 +31,8 @@ class Partner(Base):
     redirect_uris: Mapped[str] = mapped_column(Text, info=NOT_PERSONAL)  # a JSON list
     categories: Mapped[str] = mapped_column(String(200), info=NOT_PERSONAL)  # space-separated
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=NOT_PERSONAL)
+    # Random, per partner: keys the pairwise identifiers it receives (domain.pairwise_subject)
+    subject_key: Mapped[bytes] = mapped_column(LargeBinary(32), info=NOT_PERSONAL)
 
 
 GRANT = (

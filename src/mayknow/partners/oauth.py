@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from authlib.common.security import generate_token  # type: ignore[import-untyped]
@@ -30,7 +31,7 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6750 import BearerTokenGenerator  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7636 import CodeChallenge  # type: ignore[import-untyped]
 
-from mayknow.partners.domain import SCOPES, TOKEN_TTL, PartnerInfo, allowed_scope
+from mayknow.partners.domain import SCOPES, PartnerInfo, allowed_scope
 from mayknow.partners.errors import AuthorizationRefused
 
 # Authlib refuses a request whose URL is not https. TLS ends at mayknow's proxy, so the
@@ -223,20 +224,21 @@ class _TokenBody(dict[str, Any]):
         return f"<bearer token, scope {self.get('scope')!r}>"
 
 
-def _bearer_tokens() -> Any:
+def _bearer_tokens(lifetime: timedelta) -> Any:
+    seconds = int(lifetime.total_seconds())
     generate = BearerTokenGenerator(
         access_token_generator=lambda **_: generate_token(48),
-        expires_generator=lambda _client, _grant_type: int(TOKEN_TTL.total_seconds()),
+        expires_generator=lambda _client, _grant_type: seconds,
     )
     return lambda **kwargs: _TokenBody(generate(**kwargs))
 
 
 class Server(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, token_lifetime: timedelta) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.store = store
         self.register_grant(_CodeGrant, [_S256Only(required=True)])
-        self.register_token_generator("default", _bearer_tokens())
+        self.register_token_generator("default", _bearer_tokens(token_lifetime))
 
     def validate(self, params: Sequence[tuple[str, str]]) -> Pending:
         """Check an authorization request; refuse it (never redirect) when it is invalid."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from mayknow.db.ops import affected
-from mayknow.partners.domain import CODE_TTL, PartnerInfo, digest
+from mayknow.partners.domain import PartnerInfo, digest
 from mayknow.partners.models import EgressRecord, Partner, PartnerCode, PartnerGrant, PartnerToken
 from mayknow.partners.oauth import Owner, Params, StoredCode
 from mayknow.shared.clock import Clock, as_utc
@@ -41,15 +42,39 @@ def add_partner(session: Session, partner: PartnerInfo, now: datetime) -> None:
             redirect_uris=json.dumps(list(partner.redirect_uris)),
             categories=" ".join(sorted(partner.categories)),
             created_at=now,
+            subject_key=secrets.token_bytes(32),
         )
     )
+
+
+def subject_key(session: Session, partner_id: str) -> bytes:
+    key = session.scalar(select(Partner.subject_key).where(Partner.id == partner_id))
+    assert key is not None  # a token names a registered partner (deleting one cascades)
+    return key
+
+
+def sharing_with(
+    session: Session, partner_id: str, user_ids: Iterable[int], category: str
+) -> set[int]:
+    """Those of ``user_ids`` whose active grant to the partner covers ``category``."""
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(PartnerGrant.user_id, PartnerGrant.categories).where(
+            PartnerGrant.partner_id == partner_id,
+            PartnerGrant.user_id.in_(ids),
+            PartnerGrant.revoked_at.is_(None),
+        )
+    )
+    return {user_id for user_id, categories in rows if category in categories.split()}
 
 
 class SessionStore:
     """What Authlib's server stores and finds, in one session (oauth.Store)."""
 
-    def __init__(self, session: Session, clock: Clock) -> None:
-        self.session, self.clock = session, clock
+    def __init__(self, session: Session, clock: Clock, code_lifetime: timedelta) -> None:
+        self.session, self.clock, self.code_lifetime = session, clock, code_lifetime
         self.issued: int = 0
 
     def partner(self, partner_id: str) -> PartnerInfo | None:
@@ -67,7 +92,7 @@ class SessionStore:
                 code_challenge=request.code_challenge,
                 code_challenge_method=request.code_challenge_method,
                 created_at=now,
-                expires_at=now + CODE_TTL,
+                expires_at=now + self.code_lifetime,
             )
         )
         self.issued += 1

@@ -26,13 +26,14 @@ from mayknow.partners import oauth, repository
 from mayknow.partners.domain import (
     PROFILE,
     PUBLIC_PROFILE_FIELDS,
-    TOKEN_TTL,
     Category,
     InvalidPartner,
+    Lifetimes,
     PartnerInfo,
     allowed_scope,
     categories_of,
     check_partner,
+    pairwise_subject,
     scope_list,
 )
 from mayknow.partners.errors import InvalidAccessToken, TokenRefused
@@ -72,9 +73,10 @@ class PartnerService:
         consent: ConsentService,
         accounts: AccountService,
         contacts: ContactService,
+        lifetimes: Lifetimes,
     ) -> None:
         self.uow, self.clock, self.consent = uow, clock, consent
-        self.accounts, self.contacts = accounts, contacts
+        self.accounts, self.contacts, self.lifetimes = accounts, contacts, lifetimes
 
     # -- the registry --------------------------------------------------------------
     def add(
@@ -178,19 +180,36 @@ class PartnerService:
         with self.uow.write() as session:
             access = self._access(session, secret)
             user = self.accounts.get(session, access.user_id)
+            key = repository.subject_key(session, access.partner_id)
             self._provided(session, access, [PROFILE], 1)
-            return {"user_id": user.id, "nickname": user.nickname, "avatar": None}
+            sub = pairwise_subject(key, user.id)
+            return {"sub": sub, "nickname": user.nickname, "avatar": None}
 
     def matched_contacts(self, secret: str) -> list[dict[str, object]]:
+        """The member's matched contacts who also let this partner see theirs: a contact is
+        a person too, and reaches a partner only under their own grant to it (PIPL art. 23),
+        named by their pairwise identifier for that partner."""
         with self.uow.write() as session:
             access = self._access(session, secret)
             self._require(session, access, Category.MATCHED_CONTACTS)
-            ids = sorted(self.contacts.contacts_of(session, access.user_id))
-            names = self.accounts.nicknames(session, ids)
-            people: list[dict[str, object]] = [
-                {"user_id": i, "nickname": names[i]} for i in ids if i in names
-            ]
-            self._provided(session, access, [Category.MATCHED_CONTACTS.value], len(people))
+            category = Category.MATCHED_CONTACTS.value
+            ids = repository.sharing_with(
+                session,
+                access.partner_id,
+                self.consent.granted_among(
+                    session,
+                    self.contacts.contacts_of(session, access.user_id),
+                    Purpose.SHARE_WITH_PARTNER_APPS,
+                ),
+                category,
+            )
+            names = self.accounts.nicknames(session, sorted(ids))
+            key = repository.subject_key(session, access.partner_id)
+            people: list[dict[str, object]] = sorted(
+                ({"sub": pairwise_subject(key, i), "nickname": names[i]} for i in names),
+                key=lambda person: str(person["sub"]),
+            )
+            self._provided(session, access, [category], len(people))
             return people
 
     def _access(self, session: Session, secret: str) -> PartnerToken:
@@ -264,7 +283,7 @@ class PartnerService:
 
     def purge_expired(self, session: Session, now: datetime) -> dict[str, int]:
         """For the retention job: a spent code is kept while a token it issued may live."""
-        return repository.purge(session, now, TOKEN_TTL)
+        return repository.purge(session, now, self.lifetimes.token)
 
     # -- the member's rights -------------------------------------------------------
     def export_in(self, session: Session, user_id: int) -> dict[str, object]:
@@ -282,7 +301,8 @@ class PartnerService:
         return repository.erase(session, user_id)
 
     def _server(self, session: Session) -> oauth.Server:
-        return oauth.Server(repository.SessionStore(session, self.clock))
+        store = repository.SessionStore(session, self.clock, self.lifetimes.code)
+        return oauth.Server(store, self.lifetimes.token)
 
 
 def _chosen(scope: str, share: Sequence[str]) -> list[str]:

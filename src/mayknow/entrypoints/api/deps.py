@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -36,16 +37,41 @@ def _token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(COOKIE), True
 
 
-def principal(request: Request, services: Services) -> Principal:
+@dataclass(frozen=True)
+class Credentials:
+    """The session token a request carries, not yet looked up."""
+
+    token: str
+    from_cookie: bool
+
+
+def _credentials(request: Request) -> Credentials:
     token, from_cookie = _token(request)
     if token is None or len(token) > 256:
         raise NotAuthenticated("not_authenticated", "Sign in first.")
-    found = services.accounts.authenticate(token)
+    return Credentials(token, from_cookie)
+
+
+async def credentials(request: Request) -> Credentials:
+    # async: no blocking work, so no hop through the thread pool
+    return _credentials(request)
+
+
+Token = Annotated[Credentials, Depends(credentials)]
+
+
+def authenticated(request: Request, services: Container, credentials: Credentials) -> Principal:
+    """The caller behind the credentials (blocking: a session lookup), or 401/403."""
+    found = services.accounts.authenticate(credentials.token)
     if found is None:
         raise NotAuthenticated("session_expired", "The session has ended: sign in again.")
-    if from_cookie and request.method not in _SAFE_METHODS:
+    if credentials.from_cookie and request.method not in _SAFE_METHODS:
         _same_origin(request)
     return found
+
+
+def principal(request: Request, services: Services) -> Principal:
+    return authenticated(request, services, _credentials(request))
 
 
 def _same_origin(request: Request) -> None:

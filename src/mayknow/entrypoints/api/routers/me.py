@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
+from mayknow.accounts.sessions import Principal
+from mayknow.bootstrap import Container
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import parse_purpose, state_json
 from mayknow.entrypoints.api.deps import (
@@ -15,6 +18,8 @@ from mayknow.entrypoints.api.deps import (
     Caller,
     Language,
     Services,
+    Token,
+    authenticated,
     parse_user_id,
 )
 from mayknow.entrypoints.api.schemas import (
@@ -38,8 +43,18 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("")
-def me(caller: Caller, services: Services, address: Address, language: Language) -> Me:
+async def me(
+    request: Request, token: Token, services: Services, address: Address, language: Language
+) -> Me:
     """The caller's profile; ``city`` is null unless location consent holds and display is on."""
+
+    def read() -> Me:  # the session lookup and the profile in one hop through the thread pool
+        return _profile(authenticated(request, services, token), services, address, language)
+
+    return await run_in_threadpool(read)
+
+
+def _profile(caller: Principal, services: Container, address: str, language: str) -> Me:
     return Me.model_validate(services.location.profile(caller, address, language))
 
 
@@ -59,7 +74,7 @@ def correct(
 ) -> Me:
     """Correct the nickname (the number changes through PUT /v1/me/phone)."""
     services.corrections.nickname(caller, body.nickname)
-    return me(caller, services, address, language)
+    return _profile(caller, services, address, language)
 
 
 @router.post("/phone/code", status_code=status.HTTP_202_ACCEPTED)

@@ -161,13 +161,13 @@ PartnerToken = Annotated[str, Depends(_partner_token)]
 
 
 class PartnerProfile(BaseModel):
-    user_id: int
+    sub: str = Field(description="The member's identifier for this partner only (pairwise).")
     nickname: str
     avatar: str | None
 
 
 class MatchedContact(BaseModel):
-    user_id: int
+    sub: str = Field(description="The contact's identifier for this partner only.")
     nickname: str
 
 
@@ -187,7 +187,8 @@ def partner_me(secret: PartnerToken, services: Services) -> PartnerProfile:
 @router.get("/v1/partner/contacts")
 def partner_contacts(secret: PartnerToken, services: Services) -> MatchedContacts:
     """The member's matched contacts, only while `share_with_partner_apps` holds and the
-    member's grant to this partner covers `matched_contacts`; else `403 consent_required`."""
+    member's grant to this partner covers `matched_contacts`; else `403 consent_required`.
+    Only contacts whose own grant to this partner covers `matched_contacts` are listed."""
     try:
         people = services.partners.matched_contacts(secret)
     except InvalidAccessToken as exc:

@@ -1,0 +1,1 @@
+"""Contact-discovery benchmarks of mayknow: matching, whole request, sydent, private mode."""

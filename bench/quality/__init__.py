@@ -1,0 +1,1 @@
+"""Quality benchmark: link prediction and the newcomer study (``python -m bench.quality``)."""

@@ -1,0 +1,131 @@
+"""Benchmark: all-users top-20 friend-of-friend, the job against SciPy and networkx.
+
+    python -m bench.suggestions                    # 1M users (DuckDB, SciPy, networkx)
+                                                   # + 100k users (Spark local[2], DuckDB)
+    python -m bench.suggestions --quick            # seconds; prints, records nothing
+
+Each contender runs in its own process under /usr/bin/time -v; peak memory is the
+largest resident set of the process tree (psutil, every 0.2 s) and GNU time's maximum.
+Throughput is in two-hop paths per second (the job's cost: sum of deg(w)^2 over non-hub
+intermediaries w). Full runs append to bench/suggestions/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from bench.population import build
+from bench.suggestions.measure import Measured, agree, measure
+
+HERE = Path(__file__).resolve().parent
+POPULATIONS = HERE.parent / "population" / "out"
+RESULTS = HERE / "results.md"
+
+
+def population(users: int, root: Path) -> tuple[Path, dict[str, int]]:
+    tag = (
+        f"{users // 1_000_000}m"
+        if users % 1_000_000 == 0
+        else f"{users // 1000}k"
+        if users % 1000 == 0
+        else str(users)
+    )
+    folder = root / tag
+    follows, shape = folder / "follows.parquet", folder / "shape.json"
+    if not follows.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        made = build(users, books=False)
+        pq.write_table(made.follows(), follows)
+        shape.write_text(json.dumps(made.shape.__dict__))
+    return follows, json.loads(shape.read_text())
+
+
+def row(name: str, users: int, m: Measured, paths: int, note: str = "") -> str:
+    rate = paths / m.seconds / 1e6 if m.seconds else 0.0
+    return (
+        f"| {name} | {users:,} | {paths / 1e6:,.1f}M | {m.seconds:,.1f} | {m.cpu:,.1f} "
+        f"| {rate:,.2f}M | {m.peak_gib:.2f} | {note} |"
+    )
+
+
+HEADER = (
+    "| contender | users | paths | wall s | cpu s | paths/s | peak GiB | notes |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.suggestions", description=__doc__)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--spark-users", type=int, default=100_000)
+    parser.add_argument("--skip", default="", help="comma list: duckdb,scipy,networkx,spark")
+    parser.add_argument("--sample", type=int, default=300, help="networkx viewers")
+    parser.add_argument("--quick", action="store_true", help="2,000 users, no Spark, no record")
+    parser.add_argument("--populations", type=Path, default=POPULATIONS)
+    parser.add_argument("--work", type=Path, default=HERE / "out")
+    args = parser.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    if args.quick:
+        args.users, args.sample, skip = 2000, 50, skip | {"spark"}
+
+    lines, notes = [HEADER], []
+    follows, shape = population(args.users, args.populations)
+    paths = shape["paths"]
+    work = args.work / str(args.users)
+    duck = None
+    if "duckdb" not in skip:
+        duck = measure("duckdb", follows, work / "duckdb", ["--memory-limit", "3GB"])
+        lines.append(row("job on DuckDB (2 threads, 3 GB limit)", args.users, duck, paths))
+    if "scipy" not in skip:
+        sci = measure("scipy", follows, work / "scipy", [])
+        same = agree(work / "duckdb", work / "scipy") if duck else None
+        lines.append(row("SciPy A·W·A, row blocks", args.users, sci, paths, _same(same)))
+    if "networkx" not in skip:
+        nxm = measure("networkx", follows, work / "networkx", ["--sample", str(args.sample)])
+        sample_paths = int(nxm.extra.get("sample_paths", 0)) or 1
+        full = nxm.seconds * paths / sample_paths
+        same = agree(work / "duckdb", work / "networkx", subset=True) if duck else None
+        est = Measured(full, full, nxm.peak_gib, nxm.extra)  # one thread: cpu = wall
+        note = f"{args.sample} viewers ({sample_paths:,} paths) in {nxm.seconds:.1f} s, "
+        lines.append(row("networkx, extrapolated", args.users, est, paths, note + _same(same)))
+    if "spark" not in skip:
+        s_follows, s_shape = population(args.spark_users, args.populations)
+        s_work = args.work / str(args.spark_users)
+        ref = measure("duckdb", s_follows, s_work / "duckdb", [])
+        spark = measure("spark", s_follows, s_work / "spark", ["--driver-memory", "4g"])
+        same = agree(s_work / "duckdb", s_work / "spark", exact=True)
+        s_paths = s_shape["paths"]
+        lines.append(row("job on DuckDB (2 threads)", args.spark_users, ref, s_paths))
+        lines.append(row("job on Spark local[2]", args.spark_users, spark, s_paths, _same(same)))
+    report = "\n".join(lines)
+    print(report)
+    if not args.quick:
+        _record(report, shape, argv if argv is not None else sys.argv[1:], notes)
+
+
+def _same(same: bool | None) -> str:
+    return "" if same is None else ("rows identical to DuckDB's" if same else "DIFFERS from DuckDB")
+
+
+def _record(report: str, shape: dict[str, int], argv: list[str], notes: list[str]) -> None:
+    load = os.getloadavg()
+    head = (
+        f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — `python -m bench.suggestions "
+        f"{' '.join(argv)}`\n\n"
+        f"Machine: {os.cpu_count()} cores, {platform.python_version()}, load average at the "
+        f"end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}. Graph: {json.dumps(shape)}\n\n"
+    )
+    with RESULTS.open("a") as handle:
+        handle.write(head + report + "\n" + "".join(f"\n{n}" for n in notes))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""One contender in its own process, so that its peak memory is its own.
+
+    python -m bench.suggestions.contender {duckdb,spark,scipy,networkx} FOLLOWS OUT [...]
+
+prints one JSON line: seconds, paths, rows and the contender's own details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+
+def _job(args: argparse.Namespace) -> dict[str, object]:
+    from mayknow.suggestions.batch import EngineOptions, compute_to
+
+    options = EngineOptions(
+        threads=args.threads,
+        memory_limit=args.memory_limit,
+        driver_memory=args.driver_memory,
+        master=args.master,
+        batch_paths=args.batch_paths,
+    )
+    started = time.perf_counter()
+    done = compute_to(
+        args.out, [args.follows], engine=args.name, top_n=args.top_n,
+        degree_cap=args.cap, options=options, progress=args.progress,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    rows = pads.dataset(args.out, format="parquet").count_rows()
+    return {
+        "seconds": seconds,
+        "paths": done.paths,
+        "rows": rows,
+        "users": done.users,
+        "edges": done.edges,
+        "batches": done.batches,
+        "phases": {k: round(v, 2) for k, v in done.seconds.items()},
+        "steps": {k: round(v, 2) for k, v in done.steps.items()},
+    }
+
+
+def _scipy(args: argparse.Namespace) -> dict[str, object]:
+    from bench.suggestions.baselines import mutual_edges, scipy_top
+
+    follows = pq.read_table(args.follows)
+    started = time.perf_counter()
+    table = scipy_top(mutual_edges(follows), top_n=args.top_n, cap=args.cap)
+    seconds = time.perf_counter() - started
+    args.out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, args.out / "part-0.parquet")
+    return {"seconds": seconds, "rows": table.num_rows}
+
+
+def _networkx(args: argparse.Namespace) -> dict[str, object]:
+    from bench.suggestions.baselines import mutual_edges, networkx_sample
+
+    follows = pq.read_table(args.follows)
+    mutual = mutual_edges(follows)
+    table, seconds, paths = networkx_sample(
+        mutual, viewers=args.sample, top_n=args.top_n, cap=args.cap
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, args.out / "part-0.parquet")
+    return {"seconds": seconds, "rows": table.num_rows, "sample_paths": paths}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.suggestions.contender")
+    parser.add_argument("name", choices=["duckdb", "spark", "scipy", "networkx"])
+    parser.add_argument("follows", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--top-n", type=int, default=20)
+    parser.add_argument("--cap", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument("--master")
+    parser.add_argument("--batch-paths", type=int)
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    run = {"duckdb": _job, "spark": _job, "scipy": _scipy, "networkx": _networkx}[args.name]
+    result = run(args)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
