@@ -19,11 +19,12 @@ import os
 import platform
 import random
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench import machine as host
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -182,49 +183,16 @@ def deadline(seconds: float, what: str) -> Iterator[float]:
         raise TimeoutError(f"{what} took longer than {seconds:.0f} s")
 
 
-def first_line(cmd: list[str]) -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
-        return (done.stdout or done.stderr).strip().splitlines()[0]
-    return "unknown"
-
-
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    from importlib.metadata import version
-
-    libs = ", ".join(
-        f"{p} {version(p)}" for p in ("sqlalchemy", "psycopg", "fastapi", "uvicorn", "pynacl")
-    )
-    mem = "unknown"
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        kib = int(Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1])
-        mem = f"{kib / 2**20:.0f} GiB"
-    commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = False
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        status = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        dirty = bool(status.stdout.strip())
     return {
         "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "memory": mem,
+        "cpu": host.cpu_model(),
+        "memory": host.memory(),
         "python": platform.python_version(),
         "kernel": platform.release(),
         "sqlite": sqlite3.sqlite_version,
-        "libs": libs,
-        "commit": commit + (" + uncommitted changes in src/" if dirty else ""),
+        "libs": host.libraries(("sqlalchemy", "psycopg", "fastapi", "uvicorn", "pynacl")),
+        "commit": host.commit(),
     }
 
 

@@ -54,6 +54,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench import machine as host
 from bench.contacts import common
 
 DEFAULT_VENV = Path("/tmp/sydent-venv")  # noqa: S108 - a venv of pinned packages, rebuilt if gone
@@ -88,7 +89,7 @@ def versions(python: Path) -> str:
         "from importlib.metadata import version as v; "
         "print(', '.join(f'{p} {v(p)}' for p in ('matrix-sydent', 'twisted')))"
     )
-    return common.first_line([str(python), "-c", code])
+    return host.first_line([str(python), "-c", code])
 
 
 def lookup_hash(address: str, pepper: str) -> str:

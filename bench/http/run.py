@@ -58,6 +58,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 sys.path.insert(0, str(HERE))
 import seed as seeding  # noqa: E402
 
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench import machine as host  # noqa: E402
+
 PATHS = {"health": "GET /v1/health", "me": "GET /v1/me", "follow": "POST /v1/follows/{id}"}
 
 
@@ -793,45 +797,17 @@ def verdict(outcomes: list[Outcome], target_rate: float) -> list[str]:
     return lines
 
 
-def _first_line(cmd: list[str]) -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
-        return (done.stdout or done.stderr).strip().splitlines()[0]
-    return "unknown"
-
-
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    from importlib.metadata import version
-
-    libs = ", ".join(
-        f"{p} {version(p)}"
-        for p in ("fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "psycopg")
-    )
-    commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    commit = commit if len(commit) < 20 else "none (no commit yet)"
-    dirty = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "src"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    ).stdout
-    if dirty.strip():
-        commit += f" + uncommitted changes in src/ ({len(dirty.splitlines())} files)"
     return {
-        "nproc": _first_line(["nproc"]),
-        "cpu": cpu,
+        "nproc": host.first_line(["nproc"]),
+        "cpu": host.cpu_model(),
         "python": platform.python_version(),
         "kernel": platform.release(),
-        "libs": libs,
-        "commit": commit,
-        "wrk": _first_line(["wrk", "--version"]) if shutil.which("wrk") else "not used",
+        "libs": host.libraries(
+            ("fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "psycopg")
+        ),
+        "commit": host.commit(),
+        "wrk": host.first_line(["wrk", "--version"]) if shutil.which("wrk") else "not used",
     }
 
 

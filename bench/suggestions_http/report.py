@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from bench.suggestions_http.check import Checked
 from bench.suggestions_http.drive import Run
 
 TARGET_P99_MS = 30.0  # issue #7: p99 under 30 ms at 200 requests/s
-ROOT = Path(__file__).resolve().parents[2]
 LABELS = {"health": "GET /v1/health", "suggestions": "GET /v1/suggestions"}
 HEADER = """# GET /v1/suggestions over HTTP: results
 
@@ -22,22 +20,6 @@ absolute latencies only within a block, with its load average in view. README.md
 this file says what each figure means.
 
 """
-
-
-def _git(*args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30, check=False
-    )
-    return done.stdout.strip()
-
-
-def commit() -> str:
-    head = _git("rev-parse", "--short", "HEAD") or "none"
-    changed = _git("status", "--porcelain").splitlines()
-    in_src = sum(1 for line in changed if line[3:].startswith("src/"))
-    if not changed:
-        return head
-    return f"{head} + uncommitted changes ({len(changed)} paths, {in_src} in src/)"
 
 
 def _ratio(value: float, base: float) -> str:
@@ -111,7 +93,7 @@ def machine_lines(db: str, loadavg_before: tuple[float, float, float], quiet: st
         f"- load average before: {' / '.join(f'{x:.2f}' for x in loadavg_before)} "
         f"(1/5/15 min); {quiet}",
         f"- Python {m['python']}; {libs}",
-        f"- mayknow commit {commit()}",
+        f"- mayknow commit {m['commit']}",
         f"- database: {db}",
     ]
 
