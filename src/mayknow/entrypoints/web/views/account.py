@@ -69,15 +69,17 @@ def signup(web: Page, policy: str = "") -> Response:
 
 @router.post("/signup/code")
 def signup_code(web: VisitorChange, phone: Field = "", policy: Field = "") -> Response:
+    return _send_code(web, "signup.html", phone, policy=policy)
+
+
+def _send_code(web: Web, template: str, phone: str, **context: object) -> Response:
+    """Send a code to ``phone``: the page's code step, or its phone step with the refusal."""
     try:
         web.services.accounts.request_code(phone, client_address(web.request, web.services))
     except MayknowError as exc:
-        return web.render(
-            "signup.html", status_of(exc), step="phone", phone=phone, policy=policy, error=exc
-        )
-    return web.render(
-        "signup.html", step="code", phone=phone, policy=policy, error=None, code=_outbox(web, phone)
-    )
+        return web.render(template, status_of(exc), step="phone", phone=phone, error=exc, **context)
+    code = _outbox(web, phone)
+    return web.render(template, 200, step="code", phone=phone, error=None, code=code, **context)
 
 
 @router.post("/signup")
@@ -115,16 +117,7 @@ def login(web: Page, next: str = "/follow") -> Response:
 
 @router.post("/login/code")
 def login_code(web: VisitorChange, phone: Field = "", next: Field = "/follow") -> Response:
-    target = _safe_next(next)
-    try:
-        web.services.accounts.request_code(phone, client_address(web.request, web.services))
-    except MayknowError as exc:
-        return web.render(
-            "login.html", status_of(exc), step="phone", phone=phone, next=target, error=exc
-        )
-    return web.render(
-        "login.html", step="code", phone=phone, next=target, error=None, code=_outbox(web, phone)
-    )
+    return _send_code(web, "login.html", phone, next=_safe_next(next))
 
 
 @router.post("/login")
