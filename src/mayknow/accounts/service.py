@@ -17,6 +17,7 @@ from mayknow.accounts.sms import SmsSender, SmsUnavailable
 from mayknow.audit import service as audit
 from mayknow.consent.service import ConsentService
 from mayknow.db.ops import affected
+from mayknow.db.prepared import Prepared
 from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.identity.keyring import KeyRing
 from mayknow.identity.phone import InvalidPhone, mask, parse_mobile
@@ -25,8 +26,11 @@ from mayknow.shared.errors import Conflict, InvalidInput, MayknowError, NotFound
 from mayknow.shared.ids import new_ref, new_user_id
 
 HOUR = timedelta(hours=1)
-_PROFILE = select(User.id, User.nickname, User.phone_ciphertext).where(
-    User.id == bindparam("user_id")
+_PROFILE = Prepared(
+    select(User.id, User.nickname, User.phone_ciphertext).where(User.id == bindparam("user_id"))
+)
+_NICKNAMES = Prepared(
+    select(User.id, User.nickname).where(User.id.in_(bindparam("ids", expanding=True)))
 )
 _BY_PSEUDONYMS = (
     "SELECT id, nickname, phone_pseudonym FROM users WHERE phone_pseudonym IN ({marks})"
@@ -265,13 +269,17 @@ class AccountService:
 
     # -- sessions ------------------------------------------------------------------
     def authenticate(self, token: str) -> Principal | None:
-        now = self.clock.now()
-        with self.uow.lone_read() as connection:
-            principal = sessions.resolve(connection, token, now, self.policy.session_idle)
+        """The caller of a live session; records that it was seen (at most every few minutes)."""
+        principal = self.resolve(token)
         if principal is not None and principal.needs_touch:
             with self.uow.write() as session:
-                sessions.touch(session, principal.session_hash, now)
+                sessions.touch(session, principal.session_hash, self.clock.now())
         return principal
+
+    def resolve(self, token: str) -> Principal | None:
+        """The caller of a live session, read only: ``needs_touch`` says a write is due."""
+        with self.uow.lone_read() as connection:
+            return sessions.resolve(connection, token, self.clock.now(), self.policy.session_idle)
 
     def logout(self, principal: Principal) -> None:
         with self.uow.write() as session:
@@ -298,13 +306,14 @@ class AccountService:
             return self.profile_in(session, principal.user_id)
 
     def profile_in(self, db: Queryable, user_id: int) -> dict[str, object]:
-        row = db.execute(_PROFILE, {"user_id": user_id}).one_or_none()
+        row = _PROFILE.one_or_none(db, user_id=user_id)
         if row is None:
             raise NotFound("user_not_found", "There is no such account.")
+        found_id, nickname, ciphertext = row
         return {
-            "user_id": row.id,
-            "nickname": row.nickname,
-            "phone_masked": mask(self._decrypt_phone(row.phone_ciphertext)),
+            "user_id": found_id,
+            "nickname": nickname,
+            "phone_masked": mask(self._decrypt_phone(ciphertext)),
         }
 
     def phone_of(self, user: User) -> str:
@@ -331,11 +340,10 @@ class AccountService:
         )
         return [(row[0], row[1], bytes(row[2])) for row in rows]
 
-    def nicknames(self, session: Session, user_ids: list[int]) -> dict[int, str]:
+    def nicknames(self, db: Queryable, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:
             return {}
-        rows = session.execute(select(User.id, User.nickname).where(User.id.in_(user_ids)))
-        return {row.id: row.nickname for row in rows}
+        return dict(_NICKNAMES.all(db, ids=user_ids))
 
     # -- corrections -----------------------------------------------------------------
     def change_nickname(self, principal: Principal, nickname: object) -> str:

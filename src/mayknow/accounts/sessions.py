@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from mayknow.accounts.domain import new_token, token_hash
 from mayknow.accounts.models import AuthSession, User
 from mayknow.db.ops import affected
+from mayknow.db.prepared import Prepared
 from mayknow.db.uow import Queryable
 from mayknow.shared.clock import as_utc
 
@@ -52,7 +53,7 @@ def create(
     return Issued(token, now + max_age)
 
 
-_RESOLVE = (
+_RESOLVE = Prepared(
     select(AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at, User.audit_ref)
     .join(User, User.id == AuthSession.user_id)
     .where(AuthSession.token_hash == bindparam("digest"))
@@ -62,14 +63,15 @@ _RESOLVE = (
 def resolve(db: Queryable, token: str, now: datetime, idle: timedelta) -> Principal | None:
     """The caller of a live session, in one statement (``UnitOfWork.lone_read`` suffices)."""
     digest = token_hash(token)
-    row = db.execute(_RESOLVE, {"digest": digest}).one_or_none()
+    row = _RESOLVE.one_or_none(db, digest=digest)
     if row is None:
         return None
-    expires_at, last_seen = as_utc(row.expires_at), as_utc(row.last_seen_at)
+    user_id, expires, seen, audit_ref = row
+    expires_at, last_seen = as_utc(expires), as_utc(seen)
     if expires_at <= now or last_seen + idle <= now:
         return None
     return Principal(
-        row.user_id, row.audit_ref, digest, expires_at, needs_touch=now - last_seen >= TOUCH_EVERY
+        user_id, audit_ref, digest, expires_at, needs_touch=now - last_seen >= TOUCH_EVERY
     )
 
 

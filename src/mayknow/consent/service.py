@@ -26,6 +26,7 @@ from mayknow.consent.domain import (
 )
 from mayknow.consent.models import ConsentEvent, PrivacySettings
 from mayknow.db.ops import affected, insert_for
+from mayknow.db.prepared import Prepared
 from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.shared.clock import Clock, as_utc
 from mayknow.shared.errors import InvalidInput, NotFound
@@ -53,8 +54,8 @@ def _granted_among() -> Select[int]:
     )
 
 
-_GRANTED_AMONG = _granted_among()
-_LATEST_CHOICE = (
+_GRANTED_AMONG = Prepared(_granted_among())
+_LATEST_CHOICE = Prepared(
     select(ConsentEvent.granted)
     .where(
         ConsentEvent.user_id == bindparam("user_id"),
@@ -63,8 +64,19 @@ _LATEST_CHOICE = (
     .order_by(ConsentEvent.id.desc())
     .limit(1)
 )
-_SETTINGS = select(*(getattr(PrivacySettings, s.value) for s in Setting)).where(
-    PrivacySettings.user_id == bindparam("user_id")
+_TURNED_OFF = {
+    setting: Prepared(
+        select(PrivacySettings.user_id).where(
+            PrivacySettings.user_id.in_(bindparam("ids", expanding=True)),
+            getattr(PrivacySettings, setting.value).is_(False),
+        )
+    )
+    for setting in Setting
+}
+_SETTINGS = Prepared(
+    select(*(getattr(PrivacySettings, s.value) for s in Setting)).where(
+        PrivacySettings.user_id == bindparam("user_id")
+    )
 )
 
 
@@ -113,23 +125,19 @@ class ConsentService:
         return accepted_policy_version(self.history(session, user_id))
 
     def allows_in(self, db: Queryable, user_id: int, purpose: Purpose) -> bool:
-        latest = db.execute(_LATEST_CHOICE, {"user_id": user_id, "purpose": purpose.value})
-        return bool(latest.scalar())
+        return bool(_LATEST_CHOICE.scalar(db, user_id=user_id, purpose=purpose.value))
 
     def allows(self, user_id: int, purpose: Purpose) -> bool:
         """May mayknow use ``user_id``'s data for ``purpose`` now?"""
         with self.uow.read() as session:
             return self.allows_in(session, user_id, purpose)
 
-    def granted_among(
-        self, session: Session, user_ids: Iterable[int], purpose: Purpose
-    ) -> set[int]:
+    def granted_among(self, db: Queryable, user_ids: Iterable[int], purpose: Purpose) -> set[int]:
         """The members among ``user_ids`` whose latest choice for ``purpose`` is a grant."""
         ids = list(user_ids)
         if not ids:
             return set()
-        rows = session.connection().execute(_GRANTED_AMONG, {"ids": ids, "purpose": purpose.value})
-        return {row[0] for row in rows}
+        return set(_GRANTED_AMONG.scalars(db, ids=ids, purpose=purpose.value))
 
     # -- changing ------------------------------------------------------------------
     def record_account(
@@ -209,25 +217,19 @@ class ConsentService:
 
     # -- settings ------------------------------------------------------------------
     def settings_in(self, db: Queryable, user_id: int) -> dict[str, bool]:
-        row = db.execute(_SETTINGS, {"user_id": user_id}).one_or_none()
+        row = _SETTINGS.one_or_none(db, user_id=user_id)
         if row is None:
             return {s.value: v for s, v in SETTING_DEFAULTS.items()}
         return {s.value: bool(value) for s, value in zip(Setting, row, strict=True)}
 
     def turned_off_among(
-        self, session: Session, user_ids: Iterable[int], setting: Setting
+        self, db: Queryable, user_ids: Iterable[int], setting: Setting
     ) -> set[int]:
         """The members among ``user_ids`` who turned ``setting`` off (the rest keep defaults)."""
         ids = list(user_ids)
         if not ids:
             return set()
-        column = getattr(PrivacySettings, setting.value)
-        rows = session.scalars(
-            select(PrivacySettings.user_id).where(
-                PrivacySettings.user_id.in_(ids), column.is_(False)
-            )
-        )
-        return set(rows)
+        return set(_TURNED_OFF[setting].scalars(db, ids=ids))
 
     def update_settings(
         self, user_id: int, subject_ref: str, changes: Mapping[str, bool]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from mayknow.accounts.service import AccountService
@@ -24,7 +24,8 @@ from mayknow.contacts import discovery
 from mayknow.contacts.domain import Bucket, ParsedBook, parse_book, set_token
 from mayknow.contacts.models import ContactEdge, DiscoveryQuota
 from mayknow.db.ops import affected, insert_for
-from mayknow.db.uow import UnitOfWork
+from mayknow.db.prepared import Prepared
+from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.identity.keyring import KeyRing
 from mayknow.identity.phone import parse_mobile
 from mayknow.shared.clock import Clock, as_utc
@@ -38,6 +39,12 @@ from mayknow.shared.errors import (
 )
 
 LOOKUP_CHUNK = 4000
+_CONTACTS_OF = Prepared(
+    select(ContactEdge.contact_id).where(ContactEdge.uploader_id == bindparam("user_id"))
+)
+_UPLOADERS_HOLDING = Prepared(
+    select(ContactEdge.uploader_id).where(ContactEdge.contact_id == bindparam("user_id"))
+)
 CHANGE_LOG_LIFE = timedelta(days=30)
 
 
@@ -239,12 +246,8 @@ class ContactService:
 
     # -- edges ---------------------------------------------------------------------
     @staticmethod
-    def edge_ids(session: Session, uploader: int) -> set[int]:
-        return set(
-            session.scalars(
-                select(ContactEdge.contact_id).where(ContactEdge.uploader_id == uploader)
-            )
-        )
+    def edge_ids(db: Queryable, uploader: int) -> set[int]:
+        return set(_CONTACTS_OF.scalars(db, user_id=uploader))
 
     @staticmethod
     def remove_edges(session: Session, uploader: int, contacts: set[int]) -> int:
@@ -296,16 +299,14 @@ class ContactService:
 
     # -- reading, for suggestions ---------------------------------------------------
     @staticmethod
-    def contacts_of(session: Session, uploader: int) -> list[int]:
+    def contacts_of(db: Queryable, uploader: int) -> list[int]:
         """Members whose numbers are in ``uploader``'s address book."""
-        query = select(ContactEdge.contact_id).where(ContactEdge.uploader_id == uploader)
-        return list(session.scalars(query))
+        return _CONTACTS_OF.scalars(db, user_id=uploader)
 
     @staticmethod
-    def uploaders_holding(session: Session, contact: int) -> list[int]:
+    def uploaders_holding(db: Queryable, contact: int) -> list[int]:
         """Members whose address books hold ``contact``'s number."""
-        query = select(ContactEdge.uploader_id).where(ContactEdge.contact_id == contact)
-        return list(session.scalars(query))
+        return _UPLOADERS_HOLDING.scalars(db, user_id=contact)
 
     def erase_incoming_one(self, caller: Principal, uploader_id: int) -> None:
         """The contact's side (H5): erase the link from one uploader's book to the caller.

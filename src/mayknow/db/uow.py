@@ -26,6 +26,10 @@ class UnitOfWork:
             bind=engine.execution_options(**{WRITE: True}), expire_on_commit=False
         )
         self._lone = engine.execution_options(**{LONE_READ: True})
+        # SQLite reads a page cache in this process: a read by key costs less than a hop to
+        # the thread pool, so async routes may run such reads on the event loop. Over a
+        # network (PostgreSQL) a read waits on a socket, and goes to the thread pool.
+        self.reads_inline = engine.dialect.name == "sqlite"
 
     @contextmanager
     def write(self) -> Iterator[Session]:

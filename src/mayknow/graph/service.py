@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, delete, or_, select
+from sqlalchemy import Row, bindparam, delete, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from mayknow.accounts.service import AccountService
 from mayknow.db.ops import affected, insert_for
-from mayknow.db.uow import UnitOfWork
+from mayknow.db.prepared import Prepared
+from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.graph.models import Follow
 from mayknow.shared.clock import Clock, as_utc
 from mayknow.shared.errors import InvalidInput
+
+_FOLLOWING = Prepared(select(Follow.followee_id).where(Follow.follower_id == bindparam("user_id")))
+_FANS = Prepared(select(Follow.follower_id).where(Follow.followee_id == bindparam("user_id")))
 
 Person = dict[str, object]
 
@@ -91,12 +95,12 @@ class GraphService:
         )
 
     @staticmethod
-    def following_ids(session: Session, user_id: int) -> set[int]:
-        return set(session.scalars(select(Follow.followee_id).where(Follow.follower_id == user_id)))
+    def following_ids(db: Queryable, user_id: int) -> set[int]:
+        return set(_FOLLOWING.scalars(db, user_id=user_id))
 
     @staticmethod
-    def fan_ids(session: Session, user_id: int) -> set[int]:
-        return set(session.scalars(select(Follow.follower_id).where(Follow.followee_id == user_id)))
+    def fan_ids(db: Queryable, user_id: int) -> set[int]:
+        return set(_FANS.scalars(db, user_id=user_id))
 
     @staticmethod
     def sever(session: Session, a: int, b: int) -> int:

@@ -18,13 +18,14 @@ from mayknow.accounts.sessions import Principal
 from mayknow.consent.domain import Purpose, Setting
 from mayknow.consent.service import ConsentService
 from mayknow.db.ops import affected
+from mayknow.db.prepared import Prepared
 from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.location.domain import CityResolver
 from mayknow.location.models import City
 from mayknow.shared.clock import Clock, as_utc
 
-_CITY = select(City.name_zh, City.name_en, City.expires_at).where(
-    City.user_id == bindparam("user_id")
+_CITY = Prepared(
+    select(City.name_zh, City.name_en, City.expires_at).where(City.user_id == bindparam("user_id"))
 )
 
 
@@ -56,10 +57,10 @@ class LocationService:
 
     def _fresh_city(self, db: Queryable, user_id: int) -> tuple[str, str | None] | None:
         """(name_zh, name_en) of the member's stored city, if it has not expired."""
-        row = db.execute(_CITY, {"user_id": user_id}).one_or_none()
-        if row is None or as_utc(row.expires_at) <= self.clock.now():
+        row = _CITY.one_or_none(db, user_id=user_id)
+        if row is None or as_utc(row[2]) <= self.clock.now():
             return None
-        return row.name_zh, row.name_en
+        return row[0], row[1]
 
     def _derive(self, user_id: int, address: str) -> None:
         now = self.clock.now()
@@ -81,17 +82,28 @@ class LocationService:
                 )
 
     def profile(self, principal: Principal, address: str, language: str) -> dict[str, object]:
-        """GET /v1/me in one read: the profile, and the city as the member shows it."""
-        user_id = principal.user_id
+        """GET /v1/me: the profile, and the city as the member shows it, derived from the
+        address first if consent holds and no fresh city is stored."""
+        profile, settled = self._stored_profile(principal.user_id, language)
+        if settled:
+            return profile
+        self._derive(principal.user_id, address)
+        return {**profile, "city": self.profile_city(principal.user_id, language)}
+
+    def stored_profile(self, principal: Principal, language: str) -> dict[str, object] | None:
+        """GET /v1/me from the store alone, in one read; None when a city is to be derived."""
+        profile, settled = self._stored_profile(principal.user_id, language)
+        return profile if settled else None
+
+    def _stored_profile(self, user_id: int, language: str) -> tuple[dict[str, object], bool]:
         with self.uow.reads() as db:
             profile = self.accounts.profile_in(db, user_id)
             if not self.consent.allows_in(db, user_id, Purpose.LOCATION_CITY):
-                return {**profile, "city": None}
+                return {**profile, "city": None}, True
             city = self._fresh_city(db, user_id)
-            if city is not None:
-                return {**profile, "city": self._shown(db, user_id, city, language)}
-        self._derive(user_id, address)
-        return {**profile, "city": self.profile_city(user_id, language)}
+            if city is None:
+                return {**profile, "city": None}, False
+            return {**profile, "city": self._shown(db, user_id, city, language)}, True
 
     def shown_city(self, db: Queryable, user_id: int, language: str = "zh-CN") -> str | None:
         """The city on the member's profile: consented, derived, fresh and display on."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from mayknow.accounts.service import AccountService
@@ -19,7 +19,8 @@ from mayknow.consent.domain import Purpose, Setting
 from mayknow.consent.service import ConsentService
 from mayknow.contacts.service import ContactService
 from mayknow.db.ops import affected, insert_for
-from mayknow.db.uow import UnitOfWork
+from mayknow.db.prepared import Prepared
+from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.graph.service import GraphService
 from mayknow.shared.clock import Clock, as_utc
 from mayknow.shared.errors import InvalidInput, NotFound
@@ -27,6 +28,24 @@ from mayknow.suggestions.domain import Candidate, Kind, Reason, Weights, gather,
 from mayknow.suggestions.models import Block, Dismissal, FofCandidate
 
 MAX_LIMIT = 100
+_FOF = Prepared(
+    select(
+        FofCandidate.candidate_id,
+        FofCandidate.mutual_count,
+        FofCandidate.score,
+        FofCandidate.via1,
+        FofCandidate.via2,
+        FofCandidate.via3,
+    ).where(FofCandidate.viewer_id == bindparam("viewer"))
+)
+_DISMISSED = Prepared(
+    select(Dismissal.candidate_id).where(Dismissal.viewer_id == bindparam("viewer"))
+)
+_BLOCKS = Prepared(
+    select(Block.blocker_id, Block.blocked_id).where(
+        or_(Block.blocker_id == bindparam("user_id"), Block.blocked_id == bindparam("user_id"))
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -58,28 +77,28 @@ class SuggestionService:
             raise InvalidInput(
                 "invalid_limit", f"'limit' must be between 1 and {MAX_LIMIT}.", field="limit"
             )
-        with self.uow.read() as session:
-            ranked = self._ranked(session, caller.user_id)[:limit]
-            return self._show(session, ranked)
+        with self.uow.reads() as db:
+            ranked = self._ranked(db, caller.user_id)[:limit]
+            return self._show(db, ranked)
 
     def why(self, caller: Principal, candidate_id: int) -> list[dict[str, object]]:
-        with self.uow.read() as session:
-            for candidate in self._ranked(session, caller.user_id):
+        with self.uow.reads() as db:
+            for candidate in self._ranked(db, caller.user_id):
                 if candidate.user_id == candidate_id:
-                    return self._show(session, [candidate])[0].reasons
+                    return self._show(db, [candidate])[0].reasons
         raise _not_a_suggestion()
 
     def ranked_in(self, session: Session, viewer: int) -> list[Candidate]:
         """Every current suggestion for ``viewer``, best first, inside the caller's session."""
         return self._ranked(session, viewer)
 
-    def _ranked(self, session: Session, viewer: int) -> list[Candidate]:
+    def _ranked(self, session: Queryable, viewer: int) -> list[Candidate]:
         if not self.consent.settings_in(session, viewer)[Setting.SUGGESTIONS_ENABLED]:
             return []
         candidates = gather(self._sources(session, viewer))
         return rank(candidates, self._excluded(session, viewer, set(candidates)), self.weights)
 
-    def _sources(self, session: Session, viewer: int) -> Iterator[tuple[int, Reason]]:
+    def _sources(self, session: Queryable, viewer: int) -> Iterator[tuple[int, Reason]]:
         allows = self.consent.allows_in
         if allows(session, viewer, Purpose.CONTACTS_UPLOAD):
             found = self.contacts.contacts_of(session, viewer)
@@ -92,25 +111,21 @@ class SuggestionService:
                 yield uid, Reason(Kind.HAS_YOU_IN_CONTACTS)
         for uid in self.graph.fan_ids(session, viewer):
             yield uid, Reason(Kind.FOLLOWS_YOU)
-        rows = session.scalars(select(FofCandidate).where(FofCandidate.viewer_id == viewer))
-        for row in rows:
-            via = tuple(v for v in (row.via1, row.via2, row.via3) if v is not None)
-            reason = Reason(Kind.MUTUAL_CONNECTIONS, row.mutual_count, via, row.score)
-            yield row.candidate_id, reason
+        for candidate, count, score, *vias in _FOF.all(session, viewer=viewer):
+            via = tuple(v for v in vias if v is not None)
+            yield candidate, Reason(Kind.MUTUAL_CONNECTIONS, count, via, score)
 
-    def _excluded(self, session: Session, viewer: int, candidates: set[int]) -> set[int]:
+    def _excluded(self, session: Queryable, viewer: int, candidates: set[int]) -> set[int]:
         """Never suggested: oneself, people followed, blocked either way, dismissed, opted out."""
         excluded = {viewer} | self.graph.following_ids(session, viewer)
         excluded |= self.blocked_between(session, viewer)
-        excluded |= set(
-            session.scalars(select(Dismissal.candidate_id).where(Dismissal.viewer_id == viewer))
-        )
+        excluded |= set(_DISMISSED.scalars(session, viewer=viewer))
         excluded |= self.consent.turned_off_among(
             session, candidates - excluded, Setting.RECOMMEND_ME_TO_OTHERS
         )
         return excluded
 
-    def _show(self, session: Session, ranked: list[Candidate]) -> list[Shown]:
+    def _show(self, session: Queryable, ranked: list[Candidate]) -> list[Shown]:
         named = {c.user_id for c in ranked} | {v for c in ranked for r in c.reasons for v in r.via}
         names = self.accounts.nicknames(session, sorted(named))
         return [
@@ -159,13 +174,8 @@ class SuggestionService:
                 raise NotFound("not_blocked", "You have not blocked that account.")
 
     @staticmethod
-    def blocked_between(session: Session, user_id: int) -> set[int]:
-        rows = session.execute(
-            select(Block.blocker_id, Block.blocked_id).where(
-                or_(Block.blocker_id == user_id, Block.blocked_id == user_id)
-            )
-        )
-        return {b if a == user_id else a for a, b in rows}
+    def blocked_between(db: Queryable, user_id: int) -> set[int]:
+        return {b if a == user_id else a for a, b in _BLOCKS.all(db, user_id=user_id)}
 
     # -- the member's rights -------------------------------------------------------
     def export_in(self, session: Session, user_id: int) -> dict[str, object]:

@@ -41,7 +41,7 @@ def create_app(container: Container) -> FastAPI:
     web.install(app)  # the pages at / and their files at /static
 
     @app.get("/v1/health", tags=["operations"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:  # async: nothing blocks, so no thread hop
         return {"status": "ok", "version": __version__}
 
     app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)

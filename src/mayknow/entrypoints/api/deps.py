@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from mayknow.accounts.sessions import Principal
 from mayknow.bootstrap import Container
@@ -19,6 +21,7 @@ COOKIE = "mayknow_session"
 # ids in queries stay below it, so that a larger one is a 422, not a database error.
 INTEGER_MAX = 2**31 - 1
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+T = TypeVar("T")
 
 
 async def container(request: Request) -> Container:
@@ -62,7 +65,32 @@ Token = Annotated[Credentials, Depends(credentials)]
 
 def authenticated(request: Request, services: Container, credentials: Credentials) -> Principal:
     """The caller behind the credentials (blocking: a session lookup), or 401/403."""
-    found = services.accounts.authenticate(credentials.token)
+    return _checked(request, credentials, services.accounts.authenticate(credentials.token))
+
+
+async def as_caller(
+    request: Request,
+    services: Container,
+    credentials: Credentials,
+    read: Callable[[Principal], T | None],
+    otherwise: Callable[[Principal], T],
+) -> T:
+    """Authenticate, then answer with ``read``, which only reads the store.
+
+    Where reads are local (SQLite) and nothing is to be written (no session touch is due,
+    and ``read`` did not answer None), both run on the event loop: a read by key costs less
+    than a hop through the thread pool. Otherwise everything runs in one hop, with
+    ``otherwise`` (which may write) answering instead of ``read``."""
+    if services.uow.reads_inline:
+        caller = _checked(request, credentials, services.accounts.resolve(credentials.token))
+        if not caller.needs_touch:
+            answer = read(caller)
+            if answer is not None:
+                return answer
+    return await run_in_threadpool(lambda: otherwise(authenticated(request, services, credentials)))
+
+
+def _checked(request: Request, credentials: Credentials, found: Principal | None) -> Principal:
     if found is None:
         raise NotAuthenticated("session_expired", "The session has ended: sign in again.")
     if credentials.from_cookie and request.method not in _SAFE_METHODS:

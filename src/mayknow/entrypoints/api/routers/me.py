@@ -6,10 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
-from mayknow.accounts.sessions import Principal
-from mayknow.bootstrap import Container
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import parse_purpose, state_json
 from mayknow.entrypoints.api.deps import (
@@ -19,7 +16,7 @@ from mayknow.entrypoints.api.deps import (
     Language,
     Services,
     Token,
-    authenticated,
+    as_caller,
     parse_user_id,
 )
 from mayknow.entrypoints.api.schemas import (
@@ -47,15 +44,14 @@ async def me(
     request: Request, token: Token, services: Services, address: Address, language: Language
 ) -> Me:
     """The caller's profile; ``city`` is null unless location consent holds and display is on."""
-
-    def read() -> Me:  # the session lookup and the profile in one hop through the thread pool
-        return _profile(authenticated(request, services, token), services, address, language)
-
-    return await run_in_threadpool(read)
-
-
-def _profile(caller: Principal, services: Container, address: str, language: str) -> Me:
-    return Me.model_validate(services.location.profile(caller, address, language))
+    profile = await as_caller(
+        request,
+        services,
+        token,
+        lambda caller: services.location.stored_profile(caller, language),
+        lambda caller: services.location.profile(caller, address, language),  # may derive
+    )
+    return Me.model_validate(profile)
 
 
 @router.delete("", status_code=status.HTTP_202_ACCEPTED)
@@ -74,7 +70,7 @@ def correct(
 ) -> Me:
     """Correct the nickname (the number changes through PUT /v1/me/phone)."""
     services.corrections.nickname(caller, body.nickname)
-    return _profile(caller, services, address, language)
+    return Me.model_validate(services.location.profile(caller, address, language))
 
 
 @router.post("/phone/code", status_code=status.HTTP_202_ACCEPTED)

@@ -4,26 +4,37 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
-from mayknow.entrypoints.api.deps import Caller, Services, parse_user_id
+from mayknow.accounts.sessions import Principal
+from mayknow.entrypoints.api.deps import Caller, Services, Token, as_caller, parse_user_id
 from mayknow.entrypoints.api.schemas import Suggestions, Why
+from mayknow.suggestions.service import Shown
 
 router = APIRouter(tags=["suggestions"])
 
 
 @router.get("/v1/suggestions", response_model_exclude_none=True)
-def suggestions(
-    caller: Caller, services: Services, limit: Annotated[int, Query()] = 20
+async def suggestions(
+    request: Request, token: Token, services: Services, limit: Annotated[int, Query()] = 20
 ) -> Suggestions:
-    shown = services.suggestions.suggestions(caller, limit)
-    return Suggestions.model_validate({"suggestions": [s.__dict__ for s in shown]})
+    def shown(caller: Principal) -> list[Shown]:
+        return services.suggestions.suggestions(caller, limit)
+
+    listed = await as_caller(request, services, token, shown, shown)
+    return Suggestions.model_validate({"suggestions": [s.__dict__ for s in listed]})
 
 
 @router.get("/v1/suggestions/{user_id}/why", response_model_exclude_none=True)
-def why(user_id: str, caller: Caller, services: Services) -> Why:
+async def why(user_id: str, request: Request, token: Token, services: Services) -> Why:
     """The same reasons the list shows; 404 when that account is not a current suggestion."""
-    return Why.model_validate({"reasons": services.suggestions.why(caller, parse_user_id(user_id))})
+
+    def reasons(caller: Principal) -> list[dict[str, object]]:  # 401 before 404
+        return services.suggestions.why(caller, parse_user_id(user_id))
+
+    return Why.model_validate(
+        {"reasons": await as_caller(request, services, token, reasons, reasons)}
+    )
 
 
 @router.post("/v1/suggestions/{user_id}/dismiss", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,125 @@
+"""Hot read statements: compiled once per dialect, then run on the driver's own cursor.
+
+SQLAlchemy's execution path (parameter processing, result objects, events) costs tens of
+microseconds a statement; on the hottest reads (the session behind every request, the
+profile, consent and settings checks) that was most of the request. A ``Prepared``
+statement keeps SQLAlchemy's compiler and type conversions, and skips the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+from mayknow.db.engine import LONE_READ
+from mayknow.db.uow import Queryable
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter names in order (SQLite) or None (named)
+    defaults: dict[str, Any]  # values the statement carries itself (LIMIT 1)
+    binds: dict[str, Callable[[Any], Any]]
+    expanding: frozenset[str]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+class Prepared:
+    """A SELECT run straight on the driver. An expanding parameter (``IN :ids``) takes a
+    non-empty sequence; the caller answers an empty one without asking the database."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def all(self, db: Queryable, **params: Any) -> list[Row]:
+        connection = db.connection() if isinstance(db, Session) else db
+        compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
+        values = {**compiled.defaults, **params}
+        for name, process in compiled.binds.items():
+            value = values[name]
+            values[name] = (
+                [process(v) for v in value] if name in compiled.expanding else process(value)
+            )
+        sql, order = compiled.sql, compiled.positional
+        if compiled.expanding:
+            sql, values, order = _expanded(compiled, values)
+        arguments: Sequence[Any] | dict[str, Any] = (
+            values if order is None else [values[n] for n in order]
+        )
+        rows = _driver(connection).execute(sql, arguments).fetchall()
+        if not any(compiled.results):
+            return [tuple(row) for row in rows]
+        return [
+            tuple(v if p is None else p(v) for p, v in zip(compiled.results, row, strict=True))
+            for row in rows
+        ]
+
+    def one_or_none(self, db: Queryable, **params: Any) -> Row | None:
+        rows = self.all(db, **params)
+        if len(rows) > 1:
+            raise LookupError("more than one row where at most one was expected")
+        return rows[0] if rows else None
+
+    def scalars(self, db: Queryable, **params: Any) -> list[Any]:
+        return [row[0] for row in self.all(db, **params)]
+
+    def scalar(self, db: Queryable, **params: Any) -> Any:
+        row = self.one_or_none(db, **params)
+        return None if row is None else row[0]
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        binds: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binds[name] = process
+        defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
+        expanding = frozenset(name for name, b in compiled.binds.items() if b.expanding)
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.statement.selected_columns
+        )
+        positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+        made = _Compiled(compiled.string, positional, defaults, binds, expanding, results)
+        self._compiled[dialect.name] = made
+        return made
+
+
+def _expanded(
+    compiled: _Compiled, values: dict[str, Any]
+) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+    """The SQL with each ``IN`` list written out, the values under their new names, and
+    the order of the names for a positional driver."""
+    sql, named, keys_of = compiled.sql, dict(values), {}
+    for name in compiled.expanding:
+        items = list(named.pop(name))
+        if not items:
+            raise ValueError(f"{name!r} is empty: answer without asking the database")
+        keys = keys_of[name] = [f"{name}_{i}" for i in range(len(items))]
+        named.update(zip(keys, items, strict=True))
+        marks = ", ".join("?" if compiled.positional is not None else f"%({k})s" for k in keys)
+        sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
+    if compiled.positional is None:
+        return sql, named, None
+    order = tuple(k for n in compiled.positional for k in keys_of.get(n, [n]))
+    return sql, named, order
+
+
+def _driver(connection: Connection) -> Any:
+    """The driver connection, inside the transaction the caller's unit of work expects: a
+    lone read runs as its own snapshot; anything else begins as SQLAlchemy would."""
+    if not connection.in_transaction() and not connection.get_execution_options().get(
+        LONE_READ, False
+    ):
+        connection.begin()
+    return connection.connection.driver_connection
