@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, select, update
 from mayknow.accounts.models import AuthSession, User
 from mayknow.accounts.sessions import TOUCH_EVERY
 from mayknow.bootstrap import Container
-from mayknow.db.prepared import Prepared
+from mayknow.contacts.models import ContactEdge
+from mayknow.db.prepared import Prepared, PreparedInsert
 from mayknow.shared.clock import FakeClock, as_utc
 from tests.conftest import People
 
@@ -55,6 +56,7 @@ def _last_seen(container: Container, user_id: int) -> object:
         seen = session.scalar(
             select(AuthSession.last_seen_at).where(AuthSession.user_id == user_id)
         )
+    assert seen is not None
     return as_utc(seen)
 
 
@@ -71,3 +73,24 @@ def test_a_visit_is_recorded_once_it_is_due_and_not_before(
     clock.advance(seconds=2)
     assert people.client.get("/v1/me", headers=member.auth).status_code == 200
     assert _last_seen(container, member.user_id) == clock.now()
+
+
+def test_prepared_insert_skips_conflicts_and_keeps_types(
+    people: People, container: Container
+) -> None:
+    a, b, c = (people.sign_up(n).user_id for n in ("庚", "辛", "壬"))
+    at = container.clock.now()
+    insert = PreparedInsert(ContactEdge.__table__)  # type: ignore[arg-type]
+    rows = [
+        {"uploader_id": a, "contact_id": contact, "source": "sync", "created_at": at}
+        for contact in (b, c)
+    ]
+    with container.uow.write() as session:
+        insert.many(session, rows)
+        insert.many(session, rows[:1])  # already there: skipped, not an error
+    query = select(ContactEdge.contact_id, ContactEdge.created_at).where(
+        ContactEdge.uploader_id == a
+    )
+    with container.uow.read() as session:
+        stored = sorted((contact, as_utc(when)) for contact, when in session.execute(query))
+    assert stored == sorted([(b, at), (c, at)])

@@ -24,7 +24,7 @@ from mayknow.contacts import discovery
 from mayknow.contacts.domain import Bucket, ParsedBook, parse_book, set_token
 from mayknow.contacts.models import ContactEdge, DiscoveryQuota
 from mayknow.db.ops import affected, insert_for
-from mayknow.db.prepared import Prepared
+from mayknow.db.prepared import Prepared, PreparedInsert
 from mayknow.db.uow import Queryable, UnitOfWork
 from mayknow.identity.keyring import KeyRing
 from mayknow.identity.phone import parse_mobile
@@ -39,6 +39,7 @@ from mayknow.shared.errors import (
 )
 
 LOOKUP_CHUNK = 4000
+_ADD_EDGES = PreparedInsert(ContactEdge.__table__)  # type: ignore[arg-type]
 _CONTACTS_OF = Prepared(
     select(ContactEdge.contact_id).where(ContactEdge.uploader_id == bindparam("user_id"))
 )
@@ -267,9 +268,7 @@ class ContactService:
                 {"uploader_id": uploader, "contact_id": c, "source": source, "created_at": now}
                 for c in sorted(contacts)
             ]
-            # One cached statement, executemany on the Core connection: no ORM bulk path.
-            statement = insert_for(session, ContactEdge.__table__).on_conflict_do_nothing()
-            session.connection().execute(statement, rows)
+            _ADD_EDGES.many(session, rows)
 
     @staticmethod
     def _result(

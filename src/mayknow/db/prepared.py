@@ -8,11 +8,12 @@ statement keeps SQLAlchemy's compiler and type conversions, and skips the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -91,6 +92,43 @@ class Prepared:
         )
         positional = tuple(compiled.positiontup or ()) if compiled.positional else None
         made = _Compiled(compiled.string, positional, defaults, binds, expanding, results)
+        self._compiled[dialect.name] = made
+        return made
+
+
+class PreparedInsert:
+    """``INSERT … ON CONFLICT DO NOTHING`` of many rows into one table, compiled once per
+    dialect and handed to the driver's ``executemany``."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def many(self, db: Queryable, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        connection = db.connection() if isinstance(db, Session) else db
+        dialect = connection.dialect
+        sql, order, binds = self._compiled.get(dialect.name) or self._compile(dialect)
+        processed = [
+            {k: (binds[k](v) if k in binds else v) for k, v in row.items()} for row in rows
+        ]
+        arguments: list[Any] = (
+            processed if order is None else [[row[k] for k in order] for row in processed]
+        )
+        _driver(connection).cursor().executemany(sql, arguments)
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        module = postgresql if dialect.name == "postgresql" else sqlite
+        statement = module.insert(self.table).on_conflict_do_nothing()
+        compiled = statement.compile(dialect=dialect, column_keys=list(self.table.columns.keys()))
+        binds = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binds[name] = process
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        made = (compiled.string, order, binds)
         self._compiled[dialect.name] = made
         return made
 

@@ -93,8 +93,11 @@ def _cn_mobile() -> re.Pattern[str] | None:
 
 def mask(e164: str) -> str:
     """+8613812345678 -> '+86 138****5678': enough to recognise, not to dial."""
-    number = phonenumbers.parse(e164, None)
-    national = str(number.national_number)
+    if e164.startswith("+86"):  # country codes are prefix-free: no parse needed for CN
+        country, national = "86", e164[3:]
+    else:
+        number = phonenumbers.parse(e164, None)
+        country, national = str(number.country_code), str(number.national_number)
     hidden = max(len(national) - 7, 1)
     shown = national[:3] + "*" * hidden + national[3 + hidden :]
-    return f"+{number.country_code} {shown}"
+    return f"+{country} {shown}"

@@ -68,26 +68,41 @@ def authenticated(request: Request, services: Container, credentials: Credential
     return _checked(request, credentials, services.accounts.authenticate(credentials.token))
 
 
-async def as_caller(
-    request: Request,
-    services: Container,
-    credentials: Credentials,
-    read: Callable[[Principal], T | None],
-    otherwise: Callable[[Principal], T],
-) -> T:
-    """Authenticate, then answer with ``read``, which only reads the store.
+@dataclass(frozen=True)
+class Asking:
+    """A reading route's request, its services and its credentials, in one dependency
+    (each dependency costs FastAPI time on the hottest routes)."""
 
-    Where reads are local (SQLite) and nothing is to be written (no session touch is due,
-    and ``read`` did not answer None), both run on the event loop: a read by key costs less
-    than a hop through the thread pool. Otherwise everything runs in one hop, with
-    ``otherwise`` (which may write) answering instead of ``read``."""
-    if services.uow.reads_inline:
-        caller = _checked(request, credentials, services.accounts.resolve(credentials.token))
-        if not caller.needs_touch:
+    request: Request
+    services: Container
+    credentials: Credentials
+
+    async def as_caller(
+        self, read: Callable[[Principal], T | None], otherwise: Callable[[Principal], T]
+    ) -> T:
+        """Authenticate, then answer with ``read``, which only reads the store.
+
+        Where reads are local (SQLite) and nothing is to be written (no session touch is
+        due, and ``read`` did not answer None), both run on the event loop: a read by key
+        costs less than a hop through the thread pool. Otherwise everything runs in one
+        hop, with ``otherwise`` (which may write) answering instead of ``read``."""
+        request, services, credentials = self.request, self.services, self.credentials
+        caller = _resolved_here(request, services, credentials)
+        if caller is not None:
             answer = read(caller)
             if answer is not None:
                 return answer
-    return await run_in_threadpool(lambda: otherwise(authenticated(request, services, credentials)))
+        return await run_in_threadpool(
+            lambda: otherwise(authenticated(request, services, credentials))
+        )
+
+
+async def _asking(request: Request) -> Asking:
+    # async: no blocking work, so no hop through the thread pool
+    return Asking(request, request.app.state.container, _credentials(request))
+
+
+AsCaller = Annotated[Asking, Depends(_asking)]
 
 
 def _checked(request: Request, credentials: Credentials, found: Principal | None) -> Principal:
@@ -98,8 +113,28 @@ def _checked(request: Request, credentials: Credentials, found: Principal | None
     return found
 
 
-def principal(request: Request, services: Services) -> Principal:
+async def principal(request: Request, services: Services) -> Principal:
+    credentials = _credentials(request)
+    found = _resolved_here(request, services, credentials)
+    if found is not None:
+        return found
+    return await run_in_threadpool(authenticated, request, services, credentials)
+
+
+def signed_in(request: Request, services: Container) -> Principal:
+    """The caller, from blocking code (the web pages' dependencies), or 401/403."""
     return authenticated(request, services, _credentials(request))
+
+
+def _resolved_here(
+    request: Request, services: Container, credentials: Credentials
+) -> Principal | None:
+    """The caller, looked up on the event loop where reads are local (SQLite) and no visit
+    is due to be recorded; None where that takes the thread pool."""
+    if not services.uow.reads_inline:
+        return None
+    found = _checked(request, credentials, services.accounts.resolve(credentials.token))
+    return None if found.needs_touch else found
 
 
 def _same_origin(request: Request) -> None:
@@ -148,9 +183,13 @@ def parse_user_id(raw: str) -> int:
     return int(raw)
 
 
-async def language(request: Request) -> str:
+def language_of(request: Request) -> str:
     """zh-CN unless ``?lang=`` or Accept-Language asks for English first."""
     return negotiate(request.query_params.get("lang") or request.headers.get("accept-language"))
+
+
+async def language(request: Request) -> str:
+    return language_of(request)
 
 
 Language = Annotated[str, Depends(language)]

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mayknow.accounts.sessions import Principal
 from mayknow.bootstrap import Container
-from mayknow.entrypoints.api.deps import COOKIE, container, principal
+from mayknow.entrypoints.api.deps import COOKIE, container, signed_in
 from mayknow.entrypoints.api.errors import STATUS
 from mayknow.entrypoints.web import i18n
 from mayknow.entrypoints.web.render import environment
@@ -136,7 +136,7 @@ def page(request: Request, services: Annotated[Container, Depends(container)]) -
     web = _web(request, services)
     if request.cookies.get(COOKIE):
         try:
-            web.member = principal(request, services)
+            web.member = signed_in(request, services)
         except NotAuthenticated:  # an ended session simply counts as signed out
             web.member = None
     return web
@@ -145,7 +145,7 @@ def page(request: Request, services: Annotated[Container, Depends(container)]) -
 def member(request: Request, services: Annotated[Container, Depends(container)]) -> Web:
     """A signed-in member; without a session the page sends them to log in."""
     web = _web(request, services)
-    web.member = principal(request, services)
+    web.member = signed_in(request, services)
     return web
 
 

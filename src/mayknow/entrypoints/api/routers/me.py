@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from mayknow.consent.domain import Purpose
@@ -12,11 +12,12 @@ from mayknow.consent.service import parse_purpose, state_json
 from mayknow.entrypoints.api.deps import (
     COOKIE,
     Address,
+    AsCaller,
     Caller,
     Language,
     Services,
-    Token,
-    as_caller,
+    client_address,
+    language_of,
     parse_user_id,
 )
 from mayknow.entrypoints.api.schemas import (
@@ -40,16 +41,15 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("")
-async def me(
-    request: Request, token: Token, services: Services, address: Address, language: Language
-) -> Me:
+async def me(asking: AsCaller) -> Me:
     """The caller's profile; ``city`` is null unless location consent holds and display is on."""
-    profile = await as_caller(
-        request,
-        services,
-        token,
+    request, services = asking.request, asking.services
+    language = language_of(request)
+    profile = await asking.as_caller(
         lambda caller: services.location.stored_profile(caller, language),
-        lambda caller: services.location.profile(caller, address, language),  # may derive
+        lambda caller: services.location.profile(  # may derive the city first
+            caller, client_address(request, services), language
+        ),
     )
     return Me.model_validate(profile)
 

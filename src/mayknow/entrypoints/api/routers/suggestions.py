@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from mayknow.accounts.sessions import Principal
-from mayknow.entrypoints.api.deps import Caller, Services, Token, as_caller, parse_user_id
+from mayknow.entrypoints.api.deps import AsCaller, Caller, Services, parse_user_id
 from mayknow.entrypoints.api.schemas import Suggestions, Why
 from mayknow.suggestions.service import Shown
 
@@ -15,26 +15,22 @@ router = APIRouter(tags=["suggestions"])
 
 
 @router.get("/v1/suggestions", response_model_exclude_none=True)
-async def suggestions(
-    request: Request, token: Token, services: Services, limit: Annotated[int, Query()] = 20
-) -> Suggestions:
+async def suggestions(asking: AsCaller, limit: Annotated[int, Query()] = 20) -> Suggestions:
     def shown(caller: Principal) -> list[Shown]:
-        return services.suggestions.suggestions(caller, limit)
+        return asking.services.suggestions.suggestions(caller, limit)
 
-    listed = await as_caller(request, services, token, shown, shown)
+    listed = await asking.as_caller(shown, shown)
     return Suggestions.model_validate({"suggestions": [s.__dict__ for s in listed]})
 
 
 @router.get("/v1/suggestions/{user_id}/why", response_model_exclude_none=True)
-async def why(user_id: str, request: Request, token: Token, services: Services) -> Why:
+async def why(user_id: str, asking: AsCaller) -> Why:
     """The same reasons the list shows; 404 when that account is not a current suggestion."""
 
     def reasons(caller: Principal) -> list[dict[str, object]]:  # 401 before 404
-        return services.suggestions.why(caller, parse_user_id(user_id))
+        return asking.services.suggestions.why(caller, parse_user_id(user_id))
 
-    return Why.model_validate(
-        {"reasons": await as_caller(request, services, token, reasons, reasons)}
-    )
+    return Why.model_validate({"reasons": await asking.as_caller(reasons, reasons)})
 
 
 @router.post("/v1/suggestions/{user_id}/dismiss", status_code=status.HTTP_204_NO_CONTENT)
