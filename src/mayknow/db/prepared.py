@@ -110,9 +110,16 @@ class PreparedInsert:
         connection = db.connection() if isinstance(db, Session) else db
         dialect = connection.dialect
         sql, order, binds = self._compiled.get(dialect.name) or self._compile(dialect)
-        processed = [
-            {k: (binds[k](v) if k in binds else v) for k, v in row.items()} for row in rows
-        ]
+        converted: dict[tuple[str, Any], Any] = {}  # rows share most values (one timestamp)
+
+        def convert(key: str, value: Any) -> Any:
+            if key not in binds:
+                return value
+            if (key, value) not in converted:
+                converted[key, value] = binds[key](value)
+            return converted[key, value]
+
+        processed = [{k: convert(k, v) for k, v in row.items()} for row in rows]
         arguments: list[Any] = (
             processed if order is None else [[row[k] for k in order] for row in processed]
         )
