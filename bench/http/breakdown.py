@@ -7,12 +7,9 @@ after a warm-up, on a fresh SQLite store seeded like run.py's (fictional numbers
 rows call mayknow's real ASGI app (middleware, routing, dependencies, thread pool, pydantic)
 directly, so they are the per-request cost before HTTP parsing and socket writes.
 
-The "what if" rows add bench-only routes to an in-memory instance of the app (src/ is not
-touched) to price the changes that the profile suggests:
-- the same service calls behind an async route, all sync work in one thread hop instead
-  of one hop per sync dependency and route;
-- a lower bound: the session lookup and the user row in one DB session, without the
-  city's consent and settings reads.
+The "what if" row adds a bench-only route to an in-memory instance of the app (src/ is not
+touched): the same service calls in one hop through the thread pool, which is how the
+route runs them on PostgreSQL (on SQLite its reads run on the event loop).
 """
 
 from __future__ import annotations
@@ -38,7 +35,6 @@ from fastapi import Request  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from mayknow import bootstrap, config  # noqa: E402
-from mayknow.accounts import sessions  # noqa: E402
 from mayknow.accounts.domain import token_hash  # noqa: E402
 from mayknow.accounts.models import User  # noqa: E402
 from mayknow.entrypoints.api.app import create_app  # noqa: E402
@@ -106,50 +102,22 @@ def asgi_caller(app: Any, path: str, token: str | None) -> Callable[[], Awaitabl
 
 
 def add_what_if_routes(app: Any, c: bootstrap.Container) -> None:
-    """Bench-only variants of GET /v1/me on this in-memory app instance."""
-
-    location = getattr(c, "location", None)  # GET /v1/me's service since the city came
+    """A bench-only variant of GET /v1/me on this in-memory app instance: the same services
+    in one hop through the thread pool, as the route runs them on PostgreSQL."""
 
     def one_hop_body(token: str) -> dict[str, object]:
         principal = c.accounts.authenticate(token)
         assert principal is not None
-        if location is not None:
-            return dict(location.profile(principal, "127.0.0.1", "zh-CN"))
-        return {**c.accounts.profile(principal), "city": None}
-
-    def one_session_body(token: str) -> dict[str, object]:
-        now = c.clock.now()
-        with c.uow.read() as session:
-            principal = sessions.resolve(session, token, now, c.accounts.policy.session_idle)
-            assert principal is not None
-            user = session.get(User, principal.user_id)
-            assert user is not None
-            return {
-                "user_id": user.id,
-                "nickname": user.nickname,
-                "phone_masked": mask(c.keys.decrypt(user.phone_ciphertext).decode()),
-            }
-
-    def bearer(request: Request) -> str:
-        return request.headers["authorization"].partition(" ")[2]
+        return dict(c.location.profile(principal, "127.0.0.1", "zh-CN"))
 
     @app.get("/bench/me-one-hop")
     async def me_one_hop(request: Request) -> Me:
-        body = await anyio.to_thread.run_sync(one_hop_body, bearer(request))
-        return Me.model_validate(body)
-
-    @app.get("/bench/me-one-hop-one-session")
-    async def me_one_session(request: Request) -> Me:
-        body = await anyio.to_thread.run_sync(one_session_body, bearer(request))
-        return Me(**body, city=None)  # type: ignore[arg-type]
-
-    @app.get("/bench/async-health")
-    async def async_health() -> dict[str, str]:
-        return {"status": "ok", "version": "bench"}
+        token = request.headers["authorization"].partition(" ")[2]
+        return Me.model_validate(await anyio.to_thread.run_sync(one_hop_body, token))
 
 
 def service_rows(c: bootstrap.Container, token: str, n: int) -> list[tuple[str, float]]:
-    principal = c.accounts.authenticate(token)
+    principal = c.accounts.resolve(token)
     assert principal is not None
     with c.uow.read() as session:
         user = session.get(User, principal.user_id)
@@ -158,27 +126,27 @@ def service_rows(c: bootstrap.Container, token: str, n: int) -> list[tuple[str, 
     e164 = c.keys.decrypt(ciphertext).decode()
     profile = c.accounts.profile(principal)
 
-    def empty_session() -> None:
-        with c.uow.read() as session:
-            session.execute(text("SELECT 1"))
+    def empty_connection() -> None:
+        with c.uow.reads() as db:
+            db.execute(text("SELECT 1"))
 
     return [
         (
-            "service: authenticate (session lookup, 1 DB session)",
-            timed(lambda: c.accounts.authenticate(token), n),
+            "service: resolve (session lookup, read only)",
+            timed(lambda: c.accounts.resolve(token), n),
         ),
         (
-            "service: profile (user by id + decrypt + mask, 1 DB session)",
-            timed(lambda: c.accounts.profile(principal), n),
+            "service: stored_profile (user, consent, city: 1 connection)",
+            timed(lambda: c.location.stored_profile(principal, "zh-CN"), n),
         ),
-        ("  of which: a DB session that runs SELECT 1 (open/BEGIN/close)", timed(empty_session, n)),
+        ("  for scale: a Core connection that runs SELECT 1", timed(empty_connection, n)),
         ("  of which: KeyRing.decrypt (phone)", timed(lambda: c.keys.decrypt(ciphertext), n)),
-        ("  of which: identity.phone.mask (phonenumbers)", timed(lambda: mask(e164), n)),
+        ("  of which: identity.phone.mask", timed(lambda: mask(e164), n)),
         ("  of which: token_hash (SHA-256)", timed(lambda: token_hash(token), n)),
         (
-            "pydantic: Me(**profile).model_dump_json()",
-            timed(lambda: Me(**profile, city=None).model_dump_json(), n),
-        ),  # type: ignore[arg-type]
+            "pydantic: Me.model_validate(profile).model_dump_json()",
+            timed(lambda: Me.model_validate({**profile, "city": None}).model_dump_json(), n),
+        ),
     ]
 
 
@@ -192,23 +160,9 @@ async def app_rows(c: bootstrap.Container, token: str, n: int) -> list[tuple[str
         )
     ]
     for label, path, tok in [
-        ("app: GET /v1/health (sync route: 1 thread hop)", "/v1/health", None),
-        ("what if: async health (0 thread hops)", "/bench/async-health", None),
-        (
-            "app: GET /v1/me as in src/ now (async route, one thread hop)",
-            "/v1/me",
-            token,
-        ),
-        (
-            "what if: same services, async route, all sync work in 1 thread hop",
-            "/bench/me-one-hop",
-            token,
-        ),
-        (
-            "what if: 1 hop, 1 DB session: session lookup + user row only (no city reads)",
-            "/bench/me-one-hop-one-session",
-            token,
-        ),
+        ("app: GET /v1/health (async route, no thread hop)", "/v1/health", None),
+        ("app: GET /v1/me as in src/ (SQLite: reads on the event loop)", "/v1/me", token),
+        ("what if: the same in one thread hop (the PostgreSQL path)", "/bench/me-one-hop", token),
     ]:
         rows.append((label, await atimed(asgi_caller(app, path, tok), n)))
     return rows
