@@ -97,12 +97,12 @@ class Asking:
         )
 
 
-async def _asking(request: Request) -> Asking:
+async def asking(request: Request) -> Asking:
     # async: no blocking work, so no hop through the thread pool
     return Asking(request, request.app.state.container, _credentials(request))
 
 
-AsCaller = Annotated[Asking, Depends(_asking)]
+AsCaller = Annotated[Asking, Depends(asking)]
 
 
 def _checked(request: Request, credentials: Credentials, found: Principal | None) -> Principal:
