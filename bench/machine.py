@@ -1,11 +1,13 @@
 """What a benchmark's result block says about the machine and the code it measured: CPU
 model, memory, library versions, and the commit with any uncommitted changes. Shared by
-bench/http, bench/contacts and bench/suggestions_http."""
+bench/http, bench/contacts and bench/suggestions_http; also how they warm a store's file
+cache."""
 
 from __future__ import annotations
 
 import contextlib
 import subprocess
+import time
 from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
@@ -58,3 +60,16 @@ def commit() -> str:
         return head
     in_src = sum(1 for line in changed if line[3:].startswith("src/"))
     return f"{head} + uncommitted changes ({len(changed)} paths, {in_src} in src/)"
+
+
+def warm_file_cache(path: Path) -> float:
+    """Read a file once, so that its pages are in the kernel's file cache; the seconds taken.
+
+    A cold store (just copied, or evicted by other work) makes the first visit of each
+    viewer wait on the disk, which is a property of the machine's recent past, not of the
+    server: the runs measure a server whose working set is cached, and say so."""
+    started = time.perf_counter()
+    with path.open("rb") as f:
+        while f.read(16 * 2**20):
+            pass
+    return time.perf_counter() - started

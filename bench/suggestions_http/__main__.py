@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import bench.http.run as http_run
+from bench import machine
 from bench.suggestions_http import check, drive, report, store, viewers
 from bench.suggestions_http import profile as prof
 
@@ -97,19 +98,6 @@ def describe(prepared: store.Prepared, args: argparse.Namespace) -> str:
     return f"{head}; {args.users:,} members: {what}; prepared in: {timing}"
 
 
-def warm_file_cache(path: Path) -> float:
-    """Read a file once, so that its pages are in the kernel's file cache; the seconds taken.
-
-    A cold store (just copied, or evicted by other work) makes the first visit of each
-    viewer wait on the disk, which is a property of the machine's recent past, not of the
-    server: the runs measure a server whose working set is cached, and say so."""
-    started = time.perf_counter()
-    with path.open("rb") as f:
-        while f.read(16 * 2**20):
-            pass
-    return time.perf_counter() - started
-
-
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -133,7 +121,7 @@ def benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     viewers.write_tokens(signed, tokens)
     cache_note = "PostgreSQL's files as the load left them"
     if prepared.kind == "sqlite":
-        warm_s = warm_file_cache(Path(prepared.url.removeprefix("sqlite:///")))
+        warm_s = machine.warm_file_cache(Path(prepared.url.removeprefix("sqlite:///")))
         cache_note = f"the store file read once into the kernel's file cache ({warm_s:.0f} s)"
         say(f"{cache_note}: a server that has been up a while has its pages cached")
     before = os.getloadavg()  # after the preparation, just before the server starts
