@@ -198,12 +198,7 @@ def _send(
 
 
 def _expected(endpoint: Endpoint, kind: str) -> int:
-    if kind == "anonymous" and endpoint.guards & {
-        "principal",
-        "credentials",
-        "asking",
-        "_partner_token",
-    }:
+    if kind == "anonymous" and endpoint.guards & {"principal", "asking", "_partner_token"}:
         return 401
     table = {"operator": OPERATOR, "operator_without_reason": OPERATOR_WITHOUT_REASON}
     return table.get(kind, {}).get(endpoint.label, MEMBER[endpoint.label])

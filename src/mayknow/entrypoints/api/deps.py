@@ -55,14 +55,6 @@ def _credentials(request: Request) -> Credentials:
     return Credentials(token, from_cookie)
 
 
-async def credentials(request: Request) -> Credentials:
-    # async: no blocking work, so no hop through the thread pool
-    return _credentials(request)
-
-
-Token = Annotated[Credentials, Depends(credentials)]
-
-
 def authenticated(request: Request, services: Container, credentials: Credentials) -> Principal:
     """The caller behind the credentials (blocking: a session lookup), or 401/403."""
     return _checked(request, credentials, services.accounts.authenticate(credentials.token))
