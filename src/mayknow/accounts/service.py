@@ -32,8 +32,10 @@ _PROFILE = Prepared(
 _NICKNAMES = Prepared(
     select(User.id, User.nickname).where(User.id.in_(bindparam("ids", expanding=True)))
 )
-_BY_PSEUDONYMS = (
-    "SELECT id, nickname, phone_pseudonym FROM users WHERE phone_pseudonym IN ({marks})"
+_BY_PSEUDONYMS = Prepared(
+    select(User.id, User.nickname, User.phone_pseudonym).where(
+        User.phone_pseudonym.in_(bindparam("pseudonyms", expanding=True))
+    )
 )
 
 
@@ -328,17 +330,11 @@ class AccountService:
         session: Session, pseudonyms: Sequence[bytes]
     ) -> list[tuple[int, str, bytes]]:
         """Accounts whose number has one of these pseudonyms: (id, nickname, pseudonym).
-
-        The hot statement of address-book sync (a thousand parameters): written out and
-        handed to the driver as it is, without SQLAlchemy's per-parameter processing."""
+        The hot statement of address-book sync (a thousand parameters)."""
         if not pseudonyms:
             return []
-        connection = session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        rows = connection.exec_driver_sql(
-            _BY_PSEUDONYMS.format(marks=", ".join([mark] * len(pseudonyms))), tuple(pseudonyms)
-        )
-        return [(row[0], row[1], bytes(row[2])) for row in rows]
+        rows = _BY_PSEUDONYMS.all(session, pseudonyms=pseudonyms)
+        return [(user_id, nickname, bytes(pseudonym)) for user_id, nickname, pseudonym in rows]
 
     def nicknames(self, db: Queryable, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:

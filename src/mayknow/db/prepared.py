@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from mayknow.db.engine import LONE_READ
 from mayknow.db.uow import Queryable
@@ -42,7 +43,7 @@ class Prepared:
         self._compiled: dict[str, _Compiled] = {}
 
     def all(self, db: Queryable, **params: Any) -> list[Row]:
-        connection = db.connection() if isinstance(db, Session) else db
+        connection = _connection(db)
         compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
         values = {**compiled.defaults, **params}
         for name, process in compiled.binds.items():
@@ -79,11 +80,7 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
-        binds: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                binds[name] = process
+        binds = _bind_processors(compiled, dialect)
         defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
         expanding = frozenset(name for name, b in compiled.binds.items() if b.expanding)
         results = tuple(
@@ -107,7 +104,7 @@ class PreparedInsert:
     def many(self, db: Queryable, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        connection = db.connection() if isinstance(db, Session) else db
+        connection = _connection(db)
         dialect = connection.dialect
         sql, order, binds = self._compiled.get(dialect.name) or self._compile(dialect)
         converted: dict[tuple[str, Any], Any] = {}  # rows share most values (one timestamp)
@@ -129,15 +126,25 @@ class PreparedInsert:
         module = postgresql if dialect.name == "postgresql" else sqlite
         statement = module.insert(self.table).on_conflict_do_nothing()
         compiled = statement.compile(dialect=dialect, column_keys=list(self.table.columns.keys()))
-        binds = {}
-        for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                binds[name] = process
+        binds = _bind_processors(compiled, dialect)
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         made = (compiled.string, order, binds)
         self._compiled[dialect.name] = made
         return made
+
+
+def _connection(db: Queryable) -> Connection:
+    return db.connection() if isinstance(db, Session) else db
+
+
+def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
+    """How SQLAlchemy converts each parameter's value for this driver (datetimes on SQLite)."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            found[name] = process
+    return found
 
 
 def _expanded(
