@@ -19,8 +19,10 @@ import os
 import platform
 import random
 import sqlite3
+import subprocess
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,19 +163,6 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """utime + stime of these processes, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
 @contextlib.contextmanager
 def deadline(seconds: float, what: str) -> Iterator[float]:
     """Yields the monotonic deadline; raises if the block overran it (checked at the end)."""
@@ -208,3 +197,25 @@ def busy_cores(seconds: float = 2.0) -> float:
     time.sleep(seconds)
     busy1, total1 = sample()
     return (os.cpu_count() or 1) * (busy1 - busy0) / max(1, total1 - total0)
+
+
+def venv_with(
+    venv: Path, packages: Sequence[str], modules: str, say: Callable[[str], None]
+) -> Path:
+    """The python of a venv of its own for a contender (sydent, OpenMined PSI): created and
+    filled with pip if ``import <modules>`` fails in it."""
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", f"import {modules}"]
+    if (
+        python.exists()
+        and subprocess.run(probe, capture_output=True, timeout=120, check=False).returncode == 0
+    ):
+        return python
+    say(f"installing {' '.join(packages)} into {venv} ...")
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", *packages], check=True, timeout=1200
+    )
+    subprocess.run(probe, check=True, timeout=120)
+    return python

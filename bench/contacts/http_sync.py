@@ -41,6 +41,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench import machine as host
 from bench.contacts import common, seed
 
 CLIENT = common.HERE / "http_client.py"
@@ -146,7 +147,7 @@ def drive(
     requests = workdir / f"{name}.jsonl"
     _write_requests(requests, jobs)
     tree = harness().process_tree(server.proc.pid)
-    cpu0 = common.cpu_seconds(tree)
+    cpu0 = host.cpu_seconds(tree)
     with MemorySampler(server) as memory:
         done = subprocess.run(
             [
@@ -166,7 +167,7 @@ def drive(
             timeout=timeout + 180,
             check=False,
         )
-    cpu1 = common.cpu_seconds(tree)
+    cpu1 = host.cpu_seconds(tree)
     if done.returncode != 0:
         raise RuntimeError(f"http_client.py failed ({done.returncode}): {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout)

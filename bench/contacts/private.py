@@ -278,26 +278,8 @@ def filter_stats(store: seed.Store | None, accounts: int, queries: int) -> dict[
 
 
 # -- 3. OpenMined PSI ----------------------------------------------------------------------------
-def ensure_psi_venv(venv: Path, say: Callable[[str], None]) -> Path:
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import private_set_intersection.python"]
-    if (
-        python.exists()
-        and subprocess.run(probe, capture_output=True, timeout=120, check=False).returncode == 0
-    ):
-        return python
-    say(f"installing {PSI_PACKAGE} into {venv} ...")
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", PSI_PACKAGE], check=True, timeout=1200
-    )
-    subprocess.run(probe, check=True, timeout=120)
-    return python
-
-
 def psi(accounts: int, structures: str, venv: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    python = ensure_psi_venv(venv, say)
+    python = common.venv_with(venv, (PSI_PACKAGE,), "private_set_intersection.python", say)
     done = subprocess.run(
         [
             str(python),

@@ -67,21 +67,7 @@ FORMAT = 1
 
 def ensure_venv(venv: Path, say: Callable[[str], None] = print) -> Path:
     """The venv's python, with sydent installed (created with pip if missing)."""
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import sydent.sydent, prometheus_client"]
-    if (
-        python.exists()
-        and subprocess.run(probe, capture_output=True, timeout=120, check=False).returncode == 0
-    ):
-        return python
-    say(f"installing {' '.join(PACKAGES)} into {venv} ...")
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *PACKAGES], check=True, timeout=1200
-    )
-    subprocess.run(probe, check=True, timeout=120)
-    return python
+    return common.venv_with(venv, PACKAGES, "sydent.sydent, prometheus_client", say)
 
 
 def versions(python: Path) -> str:
@@ -371,7 +357,7 @@ def measure(
         results = []
         for name, batch in (("warmup", jobs[:1]), ("lookup", jobs[1:])):
             requests.write_text("".join(json.dumps(j) + "\n" for j in batch))
-            cpu0 = common.cpu_seconds([server.proc.pid])
+            cpu0 = host.cpu_seconds([server.proc.pid])
             done = subprocess.run(
                 [
                     sys.executable,
@@ -388,7 +374,7 @@ def measure(
                 timeout=3300,
                 check=False,
             )
-            cpu1 = common.cpu_seconds([server.proc.pid])
+            cpu1 = host.cpu_seconds([server.proc.pid])
             if done.returncode != 0:
                 raise RuntimeError(f"http_client.py failed: {done.stderr[-2000:]}")
             result = json.loads(done.stdout)

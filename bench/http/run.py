@@ -274,18 +274,6 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def tree_cpu_seconds(root: int) -> float:
     """CPU of a process tree, including children it has already reaped (cutime, cstime):
     PostgreSQL backends come and go with the pool's overflow connections."""
@@ -293,7 +281,7 @@ def tree_cpu_seconds(root: int) -> float:
     with contextlib.suppress(OSError):
         fields = Path(f"/proc/{root}/stat").read_text().rsplit(")", 1)[1].split()
         reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    return cpu_seconds(process_tree(root)) + reaped
+    return host.cpu_seconds(process_tree(root)) + reaped
 
 
 class Server:
@@ -360,7 +348,7 @@ class Server:
         return pids
 
     def cpu(self) -> float:
-        return cpu_seconds(process_tree(self.proc.pid))
+        return host.cpu_seconds(process_tree(self.proc.pid))
 
     def stop(self) -> None:
         """SIGINT (uvicorn's graceful stop); SIGKILL by id to whatever of ours is left."""
@@ -560,7 +548,7 @@ class Meter:
 
     def start(self) -> None:
         self.gen, self.busy, self.wall = _children_cpu(), _machine_busy(), time.monotonic()
-        self.per_worker = {pid: cpu_seconds([pid]) for pid in self.workers}
+        self.per_worker = {pid: host.cpu_seconds([pid]) for pid in self.workers}
         self.db = tree_cpu_seconds(self.db_root) if self.db_root else 0.0
 
     def stop(self) -> dict[str, Any]:
@@ -570,7 +558,7 @@ class Meter:
         return {
             "loadgen_cores": (_children_cpu() - self.gen) / wall,
             "worker_cores": [
-                (cpu_seconds([pid]) - before) / wall for pid, before in self.per_worker.items()
+                (host.cpu_seconds([pid]) - before) / wall for pid, before in self.per_worker.items()
             ],
             "machine_cores": cores * (busy - self.busy[0]) / max(1.0, total - self.busy[1]),
             "db_cores": (
@@ -924,7 +912,7 @@ def quiet_machine(say: Callable[[str], None], seconds: float = 3.0) -> str:
         out = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and int(entry.name) != os.getpid():
-                out[int(entry.name)] = cpu_seconds([int(entry.name)])
+                out[int(entry.name)] = host.cpu_seconds([int(entry.name)])
         return out
 
     before, busy_before = per_pid(), _machine_busy()
