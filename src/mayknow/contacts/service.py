@@ -248,7 +248,7 @@ class ContactService:
     # -- edges ---------------------------------------------------------------------
     @staticmethod
     def edge_ids(db: Queryable, uploader: int) -> set[int]:
-        return set(_CONTACTS_OF.scalars(db, user_id=uploader))
+        return set(ContactService.contacts_of(db, uploader))
 
     @staticmethod
     def remove_edges(session: Session, uploader: int, contacts: set[int]) -> int:

@@ -16,6 +16,11 @@ def affected(session: Session, statement: Executable) -> int:
 
 def insert_for(session: Session, model: Any) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that understands ON CONFLICT, on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "postgresql":
+    return insert_in(session.get_bind().dialect.name, model)
+
+
+def insert_in(dialect_name: str, model: Any) -> sqlite.Insert | postgresql.Insert:
+    """The same, for a dialect known by name."""
+    if dialect_name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)

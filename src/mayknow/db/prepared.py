@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from mayknow.db.engine import LONE_READ
+from mayknow.db.ops import insert_in
 from mayknow.db.uow import Queryable
 
 Row = tuple[Any, ...]
@@ -123,8 +123,7 @@ class PreparedInsert:
         _driver(connection).cursor().executemany(sql, arguments)
 
     def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
-        module = postgresql if dialect.name == "postgresql" else sqlite
-        statement = module.insert(self.table).on_conflict_do_nothing()
+        statement = insert_in(dialect.name, self.table).on_conflict_do_nothing()
         compiled = statement.compile(dialect=dialect, column_keys=list(self.table.columns.keys()))
         binds = _bind_processors(compiled, dialect)
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
