@@ -4,9 +4,11 @@ the audit chain verifies, and no number of a non-member is on disk.
 
 Kills come at fixed delays after the request leaves, and once when the store shows a
 writing transaction open (SQLite: the WAL write lock, asked with F_GETLK; PostgreSQL: a
-backend holding a transaction id, held up where it writes the audit event by a lock this
-test takes on the audit head). Just before each kill the test notes whether the server
-was inside its transaction, and at least one kill of each kind must land there."""
+backend holding a transaction id, held up by a lock this test takes: on the audit head,
+where a withdrawal or deletion appends its audit event, and on one of the new edges, which a
+sync inserts after it has taken its permits and removed the old edges). Just before each
+kill the test notes whether the server was inside its transaction, and at least one kill of
+each kind must land there."""
 
 from __future__ import annotations
 
@@ -121,19 +123,33 @@ def _in_transaction(scene: Scene) -> bool:
 
 
 @contextmanager
-def _audit_barrier(scene: Scene, wanted: bool) -> Iterator[None]:
-    """On PostgreSQL: hold the audit head, so that a transaction that has written its
-    change waits, open, where it appends the audit event. SQLite has no row locks."""
-    if not wanted or scene.engine.dialect.name != "postgresql":
+def _barrier(scene: Scene, attempt: Attempt) -> Iterator[None]:
+    """On PostgreSQL, hold up the server's transaction after it has written, so that a kill
+    lands inside it: a sync waits where it inserts an edge this test has inserted and not
+    committed; a withdrawal or deletion where it appends its audit event to the audit head
+    this test holds. SQLite has no row locks."""
+    if not attempt.waits_for_transaction or scene.engine.dialect.name != "postgresql":
         yield
         return
-    with scene.engine.connect() as conn, conn.begin():
+    with scene.engine.connect() as conn:
+        transaction = conn.begin()
         scene.barrier_pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-        conn.execute(text("SELECT last_id FROM audit_head WHERE id = 1 FOR UPDATE"))
+        if attempt.kind == "sync":
+            target = "B" if scene.current == "A" else "A"
+            conn.execute(
+                text(
+                    "INSERT INTO contact_edges (uploader_id, contact_id, source, created_at) "
+                    "VALUES (:u, :c, 'sync', now())"
+                ),
+                {"u": scene.uploader.user_id, "c": min(scene.ids(target))},
+            )
+        else:
+            conn.execute(text("SELECT last_id FROM audit_head WHERE id = 1 FOR UPDATE"))
         try:
             yield
         finally:
             scene.barrier_pid = 0
+            transaction.rollback()
 
 
 def _wait_for_transaction(scene: Scene, done: threading.Event, then: float) -> bool:
@@ -158,7 +174,7 @@ def _kill_during(scene: Scene, attempt: Attempt, send: Callable[[], Any]) -> Non
         finally:
             done.set()
 
-    with _audit_barrier(scene, attempt.waits_for_transaction and attempt.kind != "sync"):
+    with _barrier(scene, attempt):
         sender = threading.Thread(target=request)
         sender.start()
         if attempt.waits_for_transaction:
