@@ -18,6 +18,7 @@ from mayknow import bootstrap, config
 from mayknow.accounts.sms import OutboxSender
 from mayknow.audit.models import AuditHead
 from mayknow.audit.service import GENESIS, HEAD_ID
+from mayknow.contacts.models import DirectoryHead
 from mayknow.db.engine import make_engine
 from mayknow.db.migrate import upgrade
 from mayknow.entrypoints.api.app import create_app
@@ -46,14 +47,20 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def empty_store(engine: Engine) -> None:
+    """Every table emptied, and the one-row heads back as a fresh migration left them."""
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+        conn.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS))
+        conn.execute(insert(DirectoryHead).values(id=1, seq=0, purged_through=0))
+
+
 @pytest.fixture
 def engine(migrated_engine: Engine) -> Iterator[Engine]:
     """The migrated store, emptied after each test."""
     yield migrated_engine
-    with migrated_engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
-        conn.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS))
+    empty_store(migrated_engine)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from mayknow.audit import service as audit
 from mayknow.config import Settings
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import ConsentService
+from mayknow.contacts.directory import Directory
 from mayknow.contacts.domain import Bucket
 from mayknow.contacts.private import PrivateDiscovery, PrivateLimits
 from mayknow.contacts.service import ContactService, SyncLimits
@@ -117,10 +118,18 @@ def build(
         uow, clock, keys, sms, consent, auth_policy(settings), settings.default_region
     )
     graph = GraphService(uow, clock, accounts)
-    contacts = ContactService(uow, clock, keys, consent, accounts, sync_limits(settings))
+    contacts = ContactService(
+        uow,
+        clock,
+        keys,
+        consent,
+        accounts,
+        sync_limits(settings),
+        Directory(keys, enabled=settings.match_directory),
+    )
     consent.when_withdrawn(Purpose.CONTACTS_UPLOAD, contacts.erase_uploads)
     consent.when_withdrawn(Purpose.DISCOVERABLE_BY_PHONE, contacts.erase_incoming)
-    consent.when_granted(Purpose.DISCOVERABLE_BY_PHONE, contacts.publish_tag)
+    consent.when_granted(Purpose.DISCOVERABLE_BY_PHONE, contacts.become_findable)
     private = PrivateDiscovery(contacts, private_limits(settings))
     suggestions = SuggestionService(
         uow, clock, consent, accounts, graph, contacts, weights(settings)

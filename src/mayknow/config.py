@@ -68,6 +68,12 @@ class Settings:
     max_numbers_per_sync: int = _setting(
         10_000, "Most numbers one address-book sync may carry; more is refused with 413."
     )
+    match_directory: bool = _setting(
+        True,
+        "Keep in each server process a directory of the members findable by phone (16 bytes "
+        "each, built at start-up) so that address-book numbers matching nobody are answered "
+        "without a store lookup. Off: every number is looked up in the store.",
+    )
     discovery_quota_capacity: int = _setting(
         50_000, "New numbers a member may look up before the quota refills (Signal's figure)."
     )

@@ -19,14 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine
 
-from mayknow.audit.models import AuditHead
-from mayknow.audit.service import GENESIS, HEAD_ID
 from mayknow.bootstrap import Container
 from mayknow.entrypoints.api.app import create_app
-from mayknow.schema import metadata
-from tests.conftest import Member
+from tests.conftest import Member, empty_store
 from tests.reliability.population import enrol, grant
 from tests.reliability.server import Server, seeding_container, serving
 
@@ -143,13 +140,6 @@ def _serially(container: Container, run: Run, plans: list[list[Op]]) -> dict[str
         return _state(run, lambda path, m: http.get(path, headers=m.auth).json())
 
 
-def _empty(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
-        conn.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS))
-
-
 def test_fifty_clients_at_once_end_where_a_serial_run_ends(
     tmp_path: Path, database_url: str, engine: Engine
 ) -> None:
@@ -165,7 +155,7 @@ def test_fifty_clients_at_once_end_where_a_serial_run_ends(
     assert not server_errors, f"{len(server_errors)} answers were 5xx"
     assert container.verify_audit().ok
 
-    _empty(engine)  # a fresh store, the same people, one request at a time
+    empty_store(engine)  # a fresh store, the same people, one request at a time
     serial_container = seeding_container(tmp_path / "serial", database_url, engine)
     alone = Run(_populate(serial_container))
     serial = _serially(serial_container, alone, plans)

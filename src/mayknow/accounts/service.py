@@ -37,6 +37,11 @@ _BY_PSEUDONYMS = Prepared(
         User.phone_pseudonym.in_(bindparam("pseudonyms", expanding=True))
     )
 )
+_BY_IDS = Prepared(
+    select(User.id, User.nickname, User.phone_pseudonym).where(
+        User.id.in_(bindparam("ids", expanding=True))
+    )
+)
 
 
 class ServiceUnavailable(MayknowError):
@@ -334,6 +339,15 @@ class AccountService:
         if not pseudonyms:
             return []
         rows = _BY_PSEUDONYMS.all(session, pseudonyms=pseudonyms)
+        return [(user_id, nickname, bytes(pseudonym)) for user_id, nickname, pseudonym in rows]
+
+    @staticmethod
+    def lookup_by_ids(session: Session, user_ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
+        """The same three columns for accounts named by id (those the matching directory
+        found): (id, nickname, pseudonym); a deleted account is simply absent."""
+        if not user_ids:
+            return []
+        rows = _BY_IDS.all(session, ids=user_ids)
         return [(user_id, nickname, bytes(pseudonym)) for user_id, nickname, pseudonym in rows]
 
     def nicknames(self, db: Queryable, user_ids: list[int]) -> dict[int, str]:

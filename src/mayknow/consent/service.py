@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mayknow.audit import service as audit
 from mayknow.consent.domain import (
@@ -55,6 +55,23 @@ def _granted_among() -> Select[int]:
 
 
 _GRANTED_AMONG = Prepared(_granted_among())
+
+
+def granted_now(
+    user_id: ColumnElement[int] | InstrumentedAttribute[int], purpose: Purpose
+) -> ColumnElement[bool]:
+    """The SQL condition "the member ``user_id`` last chose to grant ``purpose``", for
+    statements that select many members at once (the matching directory's scan)."""
+    latest = (
+        select(ConsentEvent.granted)
+        .where(ConsentEvent.user_id == user_id, ConsentEvent.purpose == purpose.value)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return latest.is_(True)
+
+
 _LATEST_CHOICE = Prepared(
     select(ConsentEvent.granted)
     .where(

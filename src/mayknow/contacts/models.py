@@ -112,3 +112,44 @@ class DiscoveryChange(Base):
     )
     added: Mapped[bool] = mapped_column(info=NOT_PERSONAL)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=NOT_PERSONAL)
+
+
+DIRECTORY_CHANGE = (
+    "account whose findability changed (id only)",
+    "keep every server process's in-memory matching directory exact",
+    "consent:discoverable_by_phone",
+    "1 day; at once when the account is deleted",
+    "nobody",
+)
+
+
+class DirectoryChange(Base):
+    """The matching directory's log: who may have become findable or stopped being so.
+
+    Written in the transaction of the change (a grant or withdrawal of
+    discoverable_by_phone, a new number), under the lock of ``directory_head``, so the
+    order of ``seq`` is the order of the commits. Bare account ids: the new state is read
+    from the store. The rows of a deleted account go with it."""
+
+    __tablename__ = "directory_changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, info=NOT_PERSONAL
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(*DIRECTORY_CHANGE),
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=NOT_PERSONAL)
+
+
+class DirectoryHead(Base):
+    """One row: the newest ``seq`` given out, and the newest removed by retention."""
+
+    __tablename__ = "directory_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=NOT_PERSONAL)
+    seq: Mapped[int] = mapped_column(BigInteger, info=NOT_PERSONAL)
+    purged_through: Mapped[int] = mapped_column(BigInteger, info=NOT_PERSONAL)

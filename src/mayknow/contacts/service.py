@@ -20,7 +20,8 @@ from mayknow.accounts.service import AccountService
 from mayknow.accounts.sessions import Principal
 from mayknow.consent.domain import Purpose
 from mayknow.consent.service import ConsentService
-from mayknow.contacts import discovery
+from mayknow.contacts import directory, discovery
+from mayknow.contacts.directory import Directory
 from mayknow.contacts.domain import Bucket, ParsedBook, parse_book, set_token
 from mayknow.contacts.models import ContactEdge, DiscoveryQuota
 from mayknow.db.ops import affected, insert_for
@@ -47,6 +48,7 @@ _UPLOADERS_HOLDING = Prepared(
     select(ContactEdge.uploader_id).where(ContactEdge.contact_id == bindparam("user_id"))
 )
 CHANGE_LOG_LIFE = timedelta(days=30)
+DIRECTORY_LOG_LIFE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,11 @@ class ContactService:
         consent: ConsentService,
         accounts: AccountService,
         limits: SyncLimits,
+        directory: Directory | None = None,
     ) -> None:
         self.uow, self.clock, self.keys = uow, clock, keys
         self.consent, self.accounts, self.limits = consent, accounts, limits
+        self.directory = directory or Directory(keys, enabled=False)
 
     # -- sync ----------------------------------------------------------------------
     def sync(
@@ -163,8 +167,19 @@ class ContactService:
 
     # -- matching ------------------------------------------------------------------
     def _match(self, session: Session, numbers: dict[str, int]) -> dict[str, tuple[int, str]]:
-        """E.164 -> (account, nickname) for the numbers of discoverable accounts; in memory."""
+        """E.164 -> (account, nickname) for the numbers of discoverable accounts; in memory.
+
+        The process's matching directory names the few accounts worth reading; without
+        it (switched off, or rebuilding) every pseudonym is looked up in the store."""
         by_pseudonym = self.keys.pseudonyms_of(numbers)
+        candidates = self.directory.candidates(session, by_pseudonym)
+        if candidates is not None:
+            rows = self.accounts.lookup_by_ids(session, sorted(candidates))
+            return {
+                by_pseudonym[pseudonym]: (user_id, nickname)
+                for user_id, nickname, pseudonym in rows
+                if pseudonym in by_pseudonym  # the whole pseudonym, not just its prefix
+            }
         found: dict[int, tuple[str, str]] = {}
         keys = list(by_pseudonym)
         for start in range(0, len(keys), LOOKUP_CHUNK):
@@ -323,7 +338,13 @@ class ContactService:
         return {"contact_edges": affected(session, edges)}
 
     def erase_incoming(self, session: Session, user_id: int) -> dict[str, int]:
-        """``discoverable_by_phone`` withdrawn: every edge to the member and their tag go."""
+        """``discoverable_by_phone`` withdrawn: every edge to the member and their tag go,
+        and the matching directories of all processes forget them."""
+        erased = self._erase_incoming(session, user_id)
+        directory.record_change(session, user_id, self.clock.now())
+        return erased
+
+    def _erase_incoming(self, session: Session, user_id: int) -> dict[str, int]:
         edges = delete(ContactEdge).where(ContactEdge.contact_id == user_id)
         return {
             "contact_edges": affected(session, edges),
@@ -331,23 +352,33 @@ class ContactService:
         }
 
     def after_phone_change(self, session: Session, user_id: int) -> dict[str, int]:
-        """Links to the old number go (their uploaders had that number); the tag follows."""
-        erased = self.erase_incoming(session, user_id)
+        """Links to the old number go (their uploaders had that number); the tag and the
+        directory entry follow the new number."""
+        erased = self._erase_incoming(session, user_id)
         if self.consent.allows_in(session, user_id, Purpose.DISCOVERABLE_BY_PHONE):
-            self.publish_tag(session, user_id)
+            self._add_tag(session, user_id)
+        directory.record_change(session, user_id, self.clock.now())
         return erased
 
-    def publish_tag(self, session: Session, user_id: int) -> dict[str, int]:
-        """``discoverable_by_phone`` granted: the member enters the private-discovery filter."""
+    def become_findable(self, session: Session, user_id: int) -> dict[str, int]:
+        """``discoverable_by_phone`` granted: the member enters the private-discovery filter
+        and the matching directories."""
+        self._add_tag(session, user_id)
+        directory.record_change(session, user_id, self.clock.now())
+        return {}
+
+    def _add_tag(self, session: Session, user_id: int) -> None:
         user = self.accounts.get(session, user_id)
         discovery.add_tag(
             session, self.keys, user_id, self.accounts.phone_of(user), self.clock.now()
         )
-        return {}
 
     def purge_expired(self, session: Session, now: datetime) -> dict[str, int]:
         """The filter's change log lives 30 days; older clients download the whole filter."""
-        return {"discovery_changes": discovery.purge_changes(session, now - CHANGE_LOG_LIFE)}
+        return {
+            "discovery_changes": discovery.purge_changes(session, now - CHANGE_LOG_LIFE),
+            "directory_changes": directory.purge_changes(session, now - DIRECTORY_LOG_LIFE),
+        }
 
     # -- the member's rights -------------------------------------------------------
     def export_in(self, session: Session, user_id: int) -> dict[str, object]:
@@ -374,8 +405,10 @@ class ContactService:
         }
 
     def erase_in(self, session: Session, user_id: int) -> dict[str, int]:
+        # No directory log entry: the account's log rows go with it, and a directory that
+        # still holds its prefix finds no account to confirm the match.
         erased = self.erase_uploads(session, user_id)
-        incoming = self.erase_incoming(session, user_id)
+        incoming = self._erase_incoming(session, user_id)
         quota = delete(DiscoveryQuota).where(DiscoveryQuota.user_id == user_id)
         return {
             "contact_edges": erased["contact_edges"] + incoming["contact_edges"],

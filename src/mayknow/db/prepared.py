@@ -8,7 +8,7 @@ statement keeps SQLAlchemy's compiler and type conversions, and skips the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,31 @@ class Prepared:
 
     def all(self, db: Queryable, **params: Any) -> list[Row]:
         connection = _connection(db)
+        compiled, sql, arguments = self._bound(connection, params)
+        rows = _driver(connection).execute(sql, arguments).fetchall()
+        return self._converted(compiled, rows)
+
+    def batches(self, db: Queryable, size: int, **params: Any) -> Iterator[list[Row]]:
+        """The rows in lists of at most ``size``, read as they are needed: a scan of a
+        whole table without holding it in memory (on PostgreSQL through a server-side
+        cursor, which lives as long as the caller's transaction)."""
+        connection = _connection(db)
+        compiled, sql, arguments = self._bound(connection, params)
+        driver = _driver(connection)
+        named = connection.dialect.name == "postgresql"
+        cursor = driver.cursor(name="mayknow_batches") if named else driver.cursor()
+        try:
+            cursor.execute(sql, arguments)
+            while rows := cursor.fetchmany(size):
+                yield self._converted(compiled, rows)
+        finally:
+            cursor.close()
+
+    def _bound(
+        self, connection: Connection, params: dict[str, Any]
+    ) -> tuple[_Compiled, str, Sequence[Any] | dict[str, Any]]:
+        """The compiled statement, its SQL for these values, and the values as the driver
+        takes them."""
         compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
         values = {**compiled.defaults, **params}
         for name, process in compiled.binds.items():
@@ -57,7 +82,10 @@ class Prepared:
         arguments: Sequence[Any] | dict[str, Any] = (
             values if order is None else [values[n] for n in order]
         )
-        rows = _driver(connection).execute(sql, arguments).fetchall()
+        return compiled, sql, arguments
+
+    @staticmethod
+    def _converted(compiled: _Compiled, rows: Sequence[Any]) -> list[Row]:
         if not any(compiled.results):
             return [tuple(row) for row in rows]
         return [

@@ -12,6 +12,7 @@ change, look-ups try every version, and new data is keyed under the current one.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import os
@@ -35,6 +36,29 @@ class KeyRingError(RuntimeError):
     pass
 
 
+class Hmac:
+    """HMAC-SHA256 under one key (RFC 2104), with the two hash states of the padded key
+    computed once: a digest then costs two copies and two short updates, where
+    ``hmac.digest`` sets OpenSSL up again on every call (0.8 µs a number against 4 µs
+    here, which is most of matching a 1,000-number address book)."""
+
+    BLOCK = 64
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > self.BLOCK:
+            key = hashlib.sha256(key).digest()
+        padded = key.ljust(self.BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+    def __call__(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 @dataclass(frozen=True)
 class KeySet:
     """One reading of the key file."""
@@ -43,6 +67,9 @@ class KeySet:
     current: int
     oprf_seed: bytes = b""
     _subkeys: dict[tuple[str, int], bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _macs: dict[tuple[str, int], Hmac] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -56,6 +83,14 @@ class KeySet:
                 raise KeyRingError(f"key version {version} is not in the key ring") from None
             cached = hmac.digest(master, f"mayknow/{label}".encode(), "sha256")
             self._subkeys[(label, version)] = cached
+        return cached
+
+    def mac(self, label: str, version: int | None = None) -> Hmac:
+        """HMAC-SHA256 under the subkey for ``label``, ready to use."""
+        version = self.current if version is None else version
+        cached = self._macs.get((label, version))
+        if cached is None:
+            cached = self._macs[(label, version)] = Hmac(self.subkey(label, version))
         return cached
 
     def oprf_key(self) -> bytes:
@@ -113,7 +148,7 @@ class KeyRing:
 
     def digest(self, label: str, data: bytes, version: int | None = None) -> bytes:
         """A keyed digest of ``data`` for one purpose (``label``)."""
-        return hmac.digest(self.subkey(label, version), data, "sha256")
+        return self._now().mac(label, version)(data)
 
     def digests(self, label: str, data: bytes) -> list[bytes]:
         """The digest under every version, for checks made during a rotation."""
@@ -130,12 +165,8 @@ class KeyRing:
         """Pseudonym -> number, for many numbers under every version: one reading of the
         ring and its subkeys for the whole batch (an address book), then one HMAC each."""
         keys = self._now()
-        subkeys = [keys.subkey("phone-pseudonym", v) for v in sorted(keys.secrets_by_version)]
-        return {
-            hmac.digest(subkey, e164.encode(), "sha256"): e164
-            for e164 in numbers
-            for subkey in subkeys
-        }
+        macs = [keys.mac("phone-pseudonym", v) for v in sorted(keys.secrets_by_version)]
+        return {mac(e164.encode()): e164 for e164 in numbers for mac in macs}
 
     def encrypt(self, plaintext: bytes) -> bytes:
         keys = self._now()

@@ -34,6 +34,9 @@ def lifespan_for(
         # What start-up built (modules, routes, phone metadata, pydantic models) lives as
         # long as the process: moved out of the collector's sight, a full collection no
         # longer walks it, which kept the slowest requests waiting (bench/http).
+        # The matching directory is built before the first request, as is a cache that a
+        # server should not take traffic without.
+        await run_in_threadpool(container.contacts.directory.build, container.uow)
         gc.collect()
         gc.freeze()
         minutes = container.settings.purge_interval_minutes
