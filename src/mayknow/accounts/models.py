@@ -15,8 +15,10 @@ ACCOUNT_LIFE = "the account's life"
 class User(Base):
     __tablename__ = "users"
 
+    # On SQLite the id is the table's rowid ("INTEGER PRIMARY KEY", 64 bits as BIGINT is):
+    # a read by id is one B-tree descent, not one in an index and another in the table.
     id: Mapped[int] = mapped_column(
-        BigInteger,
+        BigInteger().with_variant(Integer(), "sqlite"),
         primary_key=True,
         autoincrement=False,
         info=personal("account id", "identify the member", "contract", ACCOUNT_LIFE, "everyone"),
