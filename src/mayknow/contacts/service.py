@@ -374,7 +374,8 @@ class ContactService:
         )
 
     def purge_expired(self, session: Session, now: datetime) -> dict[str, int]:
-        """The filter's change log lives 30 days; older clients download the whole filter."""
+        """The filter's change log lives 30 days (older clients download the whole filter);
+        the directory's log one day (a process that slept longer rebuilds)."""
         return {
             "discovery_changes": discovery.purge_changes(session, now - CHANGE_LOG_LIFE),
             "directory_changes": directory.purge_changes(session, now - DIRECTORY_LOG_LIFE),

@@ -6,12 +6,14 @@ The change and the consent or audit row that records it share one transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mayknow.db.engine import LONE_READ, WRITE
+from mayknow.db.turns import WriterTurns
 
 # What read helpers accept: an ORM session (inside a service's unit of work) or a Core
 # connection (hot read paths, ``UnitOfWork.reads``/``lone_read``).
@@ -30,12 +32,21 @@ class UnitOfWork:
         # the thread pool, so async routes may run such reads on the event loop. Over a
         # network (PostgreSQL) a read waits on a socket, and goes to the thread pool.
         self.reads_inline = engine.dialect.name == "sqlite"
+        database = engine.url.database
+        self._turns = (
+            WriterTurns(Path(database))
+            if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+            else None
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits when the block ends without an exception."""
-        with self._writer() as session, session.begin():
+        with self._turn(), self._writer() as session, session.begin():
             yield session
+
+    def _turn(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._turns is None else self._turns.turn()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
