@@ -58,7 +58,9 @@ def empty_store(engine: Engine) -> None:
 
 @pytest.fixture
 def engine(migrated_engine: Engine) -> Iterator[Engine]:
-    """The migrated store, emptied after each test."""
+    """The migrated store, empty when the test starts (a test that wrote through
+    ``database_url`` alone left no cleanup behind) and emptied after it."""
+    empty_store(migrated_engine)
     yield migrated_engine
     empty_store(migrated_engine)
 
