@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -32,16 +33,15 @@ _PROFILE = Prepared(
 _NICKNAMES = Prepared(
     select(User.id, User.nickname).where(User.id.in_(bindparam("ids", expanding=True)))
 )
+_MATCHABLE = select(User.id, User.nickname, User.phone_pseudonym)  # what a match needs
 _BY_PSEUDONYMS = Prepared(
-    select(User.id, User.nickname, User.phone_pseudonym).where(
-        User.phone_pseudonym.in_(bindparam("pseudonyms", expanding=True))
-    )
+    _MATCHABLE.where(User.phone_pseudonym.in_(bindparam("pseudonyms", expanding=True)))
 )
-_BY_IDS = Prepared(
-    select(User.id, User.nickname, User.phone_pseudonym).where(
-        User.id.in_(bindparam("ids", expanding=True))
-    )
-)
+_BY_IDS = Prepared(_MATCHABLE.where(User.id.in_(bindparam("ids", expanding=True))))
+
+
+def _matchable(rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str, bytes]]:
+    return [(user_id, nickname, bytes(pseudonym)) for user_id, nickname, pseudonym in rows]
 
 
 class ServiceUnavailable(MayknowError):
@@ -338,8 +338,7 @@ class AccountService:
         The hot statement of address-book sync (a thousand parameters)."""
         if not pseudonyms:
             return []
-        rows = _BY_PSEUDONYMS.all(session, pseudonyms=pseudonyms)
-        return [(user_id, nickname, bytes(pseudonym)) for user_id, nickname, pseudonym in rows]
+        return _matchable(_BY_PSEUDONYMS.all(session, pseudonyms=pseudonyms))
 
     @staticmethod
     def lookup_by_ids(session: Session, user_ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
@@ -347,8 +346,7 @@ class AccountService:
         found): (id, nickname, pseudonym); a deleted account is simply absent."""
         if not user_ids:
             return []
-        rows = _BY_IDS.all(session, ids=user_ids)
-        return [(user_id, nickname, bytes(pseudonym)) for user_id, nickname, pseudonym in rows]
+        return _matchable(_BY_IDS.all(session, ids=user_ids))
 
     def nicknames(self, db: Queryable, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:

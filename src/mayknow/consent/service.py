@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -57,30 +58,25 @@ def _granted_among() -> Select[int]:
 _GRANTED_AMONG = Prepared(_granted_among())
 
 
+def _latest_choice(user_id: Any, purpose: Any) -> Select[bool]:
+    """The member's latest choice for a purpose: one row, or none if never asked."""
+    return (
+        select(ConsentEvent.granted)
+        .where(ConsentEvent.user_id == user_id, ConsentEvent.purpose == purpose)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+
+
 def granted_now(
     user_id: ColumnElement[int] | InstrumentedAttribute[int], purpose: Purpose
 ) -> ColumnElement[bool]:
     """The SQL condition "the member ``user_id`` last chose to grant ``purpose``", for
     statements that select many members at once (the matching directory's scan)."""
-    latest = (
-        select(ConsentEvent.granted)
-        .where(ConsentEvent.user_id == user_id, ConsentEvent.purpose == purpose.value)
-        .order_by(ConsentEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return latest.is_(True)
+    return _latest_choice(user_id, purpose.value).scalar_subquery().is_(True)
 
 
-_LATEST_CHOICE = Prepared(
-    select(ConsentEvent.granted)
-    .where(
-        ConsentEvent.user_id == bindparam("user_id"),
-        ConsentEvent.purpose == bindparam("purpose"),
-    )
-    .order_by(ConsentEvent.id.desc())
-    .limit(1)
-)
+_LATEST_CHOICE = Prepared(_latest_choice(bindparam("user_id"), bindparam("purpose")))
 _TURNED_OFF = {
     setting: Prepared(
         select(PrivacySettings.user_id).where(
