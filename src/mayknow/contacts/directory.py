@@ -211,8 +211,7 @@ class Directory:
     def _catch_up(self, session: Session, index: Index) -> bool:
         seq, purged = _HEAD.one_or_none(session) or (0, 0)
         if purged > index.seq:  # the log no longer reaches back to this index
-            self._index = None
-            self._rebuild_later()
+            self._rebuild_later(drop=True)
             return False
         if seq <= index.seq:
             return True
