@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +11,7 @@ from sqlalchemy import inspect, text
 
 from mayknow.bootstrap import Container
 from tests.conftest import People, grant
+from tests.store_files import store_bytes
 
 STRANGERS = [f"+86137{u:02d}{i:06d}" for u in range(6) for i in range(0, 200_000, 1000)]
 
@@ -32,26 +29,6 @@ def _forms(e164: str) -> list[bytes]:
                 digest.hexdigest().upper().encode(),
             ]
     return forms
-
-
-def _stored_bytes(container: Container) -> bytes:
-    url = container.engine.url
-    if url.get_backend_name() == "sqlite":
-        base = Path(str(url.database))
-        return b"".join(
-            p.read_bytes() for p in (base, base.with_name(base.name + "-wal")) if p.exists()
-        )
-    dump = shutil.which("pg_dump") or next(
-        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))), None
-    )
-    assert dump is not None, "pg_dump is needed to check a PostgreSQL dump"
-    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run(
-        [str(dump), "--data-only", "--inserts", libpq],
-        check=True,
-        capture_output=True,
-        env=os.environ,
-    ).stdout
 
 
 def _rows(container: Container) -> bytes:
@@ -83,7 +60,7 @@ def test_unmatched_numbers_leave_no_trace(
         )
         assert delta.status_code == 200
     haystacks = {
-        "store": _stored_bytes(container),
+        "store": store_bytes(container.engine),
         "rows": _rows(container),
         "logs": "\n".join(r.getMessage() for r in caplog.records).encode(),
     }

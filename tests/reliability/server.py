@@ -1,15 +1,12 @@
 """A real ``mayknow serve`` on loopback for the crash, concurrency and load tests: start,
 stop, SIGKILL, restart; its log is appended under the test's tmp (the log check reads it).
-Also: seeding a store in-process before the server starts, and looking at the store."""
+Also: seeding a store in-process before the server starts."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -19,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine
 
 from mayknow import bootstrap, config
 from mayknow.accounts.sms import OutboxSender
@@ -118,50 +115,3 @@ def seeding_container(data_dir: Path, database_url: str, engine: Engine) -> Cont
     """The services over the store the server will use (same key file), with an outbox."""
     settings = config.Settings(data_dir=data_dir, db=database_url, dev=True)
     return bootstrap.build(settings, sms=OutboxSender(), engine=engine, migrate=False)
-
-
-# -- is a writing transaction open? -------------------------------------------------
-_WAL_WRITE_LOCK = 120  # SQLite's WAL index: the byte a writer locks until it commits
-
-
-def sqlite_writer_active(database_url: str) -> bool:
-    """Does another process hold the WAL write lock (inside BEGIN IMMEDIATE ... COMMIT)?
-    F_GETLK only asks; it takes no lock, so the server is not disturbed."""
-    shm = f"{make_url(database_url).database}-shm"
-    try:
-        fd = os.open(shm, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        query = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, _WAL_WRITE_LOCK, 1, 0)
-        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
-        return bool(struct.unpack("hhqqi4x", answer)[0] != fcntl.F_UNLCK)
-    finally:
-        os.close(fd)
-
-
-def pg_writer_active(engine: Engine, ignore: int = 0) -> bool:
-    """Does another backend of this database hold a transaction id (it has written)?"""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-        "AND pid <> pg_backend_pid() AND pid <> :ignore AND datname = current_database()"
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(query, {"ignore": ignore}).scalar_one()) > 0
-
-
-def store_bytes(engine: Engine) -> bytes:
-    """Everything the store holds on disk: SQLite's files, or PostgreSQL's dump."""
-    if engine.dialect.name == "sqlite":
-        base = Path(str(engine.url.database))
-        files = [base, *(base.with_name(base.name + s) for s in ("-wal", "-shm"))]
-        return b"".join(p.read_bytes() for p in files if p.exists())
-    dump = shutil.which("pg_dump") or next(
-        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))), None
-    )
-    assert dump is not None, "pg_dump is needed to look at a PostgreSQL store"
-    libpq = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    done = subprocess.run(
-        [str(dump), "--data-only", "--inserts", libpq], check=True, capture_output=True
-    )
-    return done.stdout

@@ -3,7 +3,7 @@ withdrawal and an account deletion; after a restart each is applied whole or not
 the audit chain verifies, and no number of a non-member is on disk.
 
 Kills come at fixed delays after the request leaves, and once when the store shows a
-writing transaction open (SQLite: the WAL write lock, asked with F_GETLK; PostgreSQL: a
+writing transaction open (SQLite: the WAL write lock, looked up in /proc/locks; PostgreSQL: a
 backend holding a transaction id, held up by a lock this test takes: on the audit head,
 where a withdrawal or deletion appends its audit event, and on one of the new edges, which a
 sync inserts after it has taken its permits and removed the old edges). Just before each
@@ -30,13 +30,8 @@ from mayknow.contacts.service import QuotaProof
 from tests.conftest import Member
 from tests.reliability.population import enrol, grant
 from tests.reliability.residue import traces
-from tests.reliability.server import (
-    Server,
-    pg_writer_active,
-    seeding_container,
-    sqlite_writer_active,
-    store_bytes,
-)
+from tests.reliability.server import Server, seeding_container
+from tests.store_files import pg_writer_active, sqlite_writer_active, store_bytes
 
 pytestmark = pytest.mark.slow
 
