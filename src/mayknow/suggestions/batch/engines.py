@@ -42,11 +42,15 @@ class EngineOptions:
     driver_memory: str = "4g"
     shuffle_partitions: int | None = None  # default 4 per local core, 200 on a cluster
     batch_paths: int | None = None  # two-hop paths per batch of viewers
+    # Spark: send the second hops to every task while they are at most this many rows
+    # (about 50 bytes each in the broadcast); beyond, the paths are shuffled instead
+    broadcast_rows: int = 10_000_000
 
 
 class Runner(Protocol):
     dialect: Dialect
     default_batch_paths: int
+    broadcast_rows: int  # the largest `hop` the job asks the engine to broadcast
 
     def register_parquet(self, name: str, files: Sequence[Path]) -> None: ...
     def run(self, step: Step) -> None: ...
@@ -58,6 +62,7 @@ class Runner(Protocol):
 class DuckDBRunner:
     dialect: Dialect = "duckdb"
     default_batch_paths = 6_000_000
+    broadcast_rows = 0  # DuckDB plans its own joins: the hints are comments to it
 
     def __init__(self, options: EngineOptions, temp_dir: Path) -> None:
         import duckdb
@@ -125,6 +130,7 @@ class SparkRunner:
         if py4j.level == logging.NOTSET:
             py4j.setLevel(logging.WARNING)
         partitions = options.shuffle_partitions or (4 * cores if local else 200)
+        self.broadcast_rows = options.broadcast_rows
         temp_dir.mkdir(parents=True, exist_ok=True)
         log4j = temp_dir / "log4j2.properties"
         log4j.write_text(QUIET_LOG4J)

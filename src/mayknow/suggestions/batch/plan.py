@@ -116,6 +116,8 @@ def compute(
     report.users = int(sizes.column("users")[0].as_py() or 0)
     report.edges = int(sizes.column("ends")[0].as_py() or 0) // 2
     batches = plan_batches(runner, batch_paths or runner.default_batch_paths)
+    hop = runner.fetch("SELECT count(*) AS n FROM hop").column("n")[0].as_py() or 0
+    broadcast_hop = hop <= runner.broadcast_rows
     report.viewers = sum(b.viewers for b in batches)
     report.paths = sum(b.paths for b in batches)
     report.batches = len(batches)
@@ -124,7 +126,7 @@ def compute(
         on_plan(batches)
     started = time.perf_counter()
     for batch in batches:
-        for step in batch_steps(runner.dialect, batch.lo, batch.hi, top_n):
+        for step in batch_steps(runner.dialect, batch.lo, batch.hi, top_n, broadcast_hop):
             report.run(runner, step)
         if on_batch is not None:
             on_batch(batch)

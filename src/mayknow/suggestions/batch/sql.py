@@ -17,18 +17,26 @@ Steps, each materialised by the runner under its name:
   adj      directed mutual edges in dense ids, both ways (v -> w)
   hop      second hops out of non-hub intermediaries: w -> c with w's weight and its
            "reason key" deg(w) * 2^32 + ix(w) (smaller = named first)
-  vadj     adj restricted to the viewers of this run (all, or one slice)
+  vadj     adj restricted to the viewers of this run (all, or one slice), partitioned
+           by viewer on Spark
   cost     per viewer, the two-hop paths it starts (sum of deg(w) over non-hub w)
 then, per batch of viewers [lo, hi):
   paths    the batch's two-hop paths v - w - c (c != v), with w's weight and reason key
   scores   sum of weights per (viewer, candidate); candidates already connected to the
-           viewer get -2^62 so that HAVING drops them without an anti-join. The
-           REPARTITION hint (a comment to DuckDB) lets Spark shuffle the paths once, by
-           viewer, for both the sum and the top-N window
+           viewer get -2^62 so that HAVING drops them without an anti-join
   top      the best TOP_N per viewer: score desc, candidate id asc   (dialect fragment)
   reasons  second pass over the paths of `top` pairs only: mutual_count, via1..3
                                                                      (dialect fragment)
 and finally `output`, back in the store's ids.
+
+The hints are comments to DuckDB, which plans its own joins. On Spark they keep every
+path where it is born: `vadj` is hash-partitioned by viewer once; when `hop` is small
+enough to send to every task (BROADCAST, decided per run: `broadcast_hop`), each batch's
+paths come out of the join already partitioned by viewer, so neither the sum, nor the
+top-N window, nor the join of the reasons (which broadcasts `top`) moves a path between
+tasks. A `hop` too big to broadcast is joined by shuffling; then the REPARTITION hint of
+`scores` shuffles the paths once, by viewer, for both the sum and the window (Spark drops
+that hint when the paths are already partitioned so).
 
 Dense ids are assigned in id order, so "candidate id asc" and "ix asc" agree.
 """
@@ -93,7 +101,7 @@ FROM adj e JOIN nodes n ON n.ix = e.v JOIN weights t ON t.deg = n.deg
 """
 
 VADJ = """
-SELECT e.v AS v, e.w AS w
+SELECT /*+ REPARTITION(v) */ e.v AS v, e.w AS w
 FROM adj e JOIN nodes n ON n.ix = e.v
 WHERE n.viewer = 1
 """
@@ -105,7 +113,7 @@ GROUP BY e.v
 """
 
 PATHS = """
-SELECT e.v AS v, h.c AS c, h.weight AS weight, h.wkey AS wkey
+SELECT {broadcast}e.v AS v, h.c AS c, h.weight AS weight, h.wkey AS wkey
 FROM vadj e JOIN hop h ON h.w = e.w
 WHERE e.v >= {lo} AND e.v < {hi} AND h.c <> e.v
 """
@@ -127,7 +135,7 @@ HAVING sum(weight) > 0
 """
 
 MATCHES = """
-SELECT t.v AS v, t.c AS c, t.score AS score, p.wkey AS wkey
+SELECT /*+ BROADCAST(t) */ t.v AS v, t.c AS c, t.score AS score, p.wkey AS wkey
 FROM top t JOIN paths p ON p.v = t.v AND p.c = t.c
 """
 
@@ -224,10 +232,13 @@ def prepare_steps(slice_: tuple[int, int] | None) -> list[Step]:
     ]
 
 
-def batch_steps(dialect: Dialect, lo: int, hi: int, top_n: int) -> list[Step]:
+def batch_steps(
+    dialect: Dialect, lo: int, hi: int, top_n: int, broadcast_hop: bool = False
+) -> list[Step]:
     """The steps of one batch of viewers [lo, hi); its rows are appended to `result`."""
+    broadcast = "/*+ BROADCAST(h) */ " if broadcast_hop else ""
     return [
-        Step("paths", PATHS.format(lo=lo, hi=hi), kind="reused"),
+        Step("paths", PATHS.format(lo=lo, hi=hi, broadcast=broadcast), kind="reused"),
         Step("scores", SCORES.format(lo=lo, hi=hi), kind="view"),
         Step("top", TOP[dialect].format(n=int(top_n))),
         Step("matches", MATCHES, kind="view"),
