@@ -15,7 +15,8 @@ from mayknow.contacts.cuckoo import CuckooFilter, tag_of
 from mayknow.contacts.models import ContactEdge, DiscoveryQuota
 from mayknow.identity import oprf
 from tests.conftest import Member, People, grant
-from tests.integration.test_residue import _forms, _rows, _stored_bytes
+from tests.integration.test_residue import _forms, _rows
+from tests.store_files import store_bytes
 
 STRANGERS = [f"+86137555{i:05d}" for i in range(40)]
 
@@ -65,7 +66,7 @@ def test_the_server_keeps_nothing_of_non_members_after_a_private_sync(
 ) -> None:
     uploader, found, hidden = world
     Client(client, uploader.token).private_sync(_book(found, hidden))
-    store, rows = _stored_bytes(container), _rows(container)
+    store, rows = store_bytes(container.engine), _rows(container)
     key = container.keys.oprf_key()
     for number in STRANGERS:
         output = oprf.evaluate(key, number.encode())
