@@ -107,7 +107,7 @@ def build(
     """Wire mayknow. Tests pass a FakeClock, an OutboxSender, an engine or a city resolver."""
     clock = clock or SystemClock()
     keys = load_or_create(settings.data_dir)
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, settings.db_pool_size)
     if settings.auto_migrate if migrate is None else migrate:
         upgrade(engine)
     uow = UnitOfWork(engine)

@@ -40,6 +40,11 @@ class Settings:
     port: int = _setting(8000, "Port to listen on.")
     workers: int = _setting(1, "Number of server processes (development mode always uses 1).")
     auto_migrate: bool = _setting(True, "Upgrade the database schema when the server starts.")
+    db_pool_size: int = _setting(
+        3,
+        "PostgreSQL connections each server process keeps; a request waits for a free one. "
+        "More than a few per core only adds contention (bench/suggestions_http).",
+    )
     default_region: str = _setting(
         "CN", "Region (ISO 3166 code) used to read phone numbers written without +country."
     )
@@ -186,7 +191,12 @@ def load(
     settings = Settings(**values)
     if not 1 <= settings.session_max_age_days <= 30:
         raise ValueError("session_max_age_days must be between 1 and 30")
-    for name in ("audit_retention_days", "partner_code_ttl_seconds", "partner_token_ttl_seconds"):
+    for name in (
+        "audit_retention_days",
+        "partner_code_ttl_seconds",
+        "partner_token_ttl_seconds",
+        "db_pool_size",
+    ):
         if getattr(settings, name) < 1:
             raise ValueError(f"{name} must be at least 1")
     return settings

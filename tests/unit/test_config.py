@@ -3,8 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from mayknow import config
+from mayknow.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,8 +45,21 @@ def test_the_embedded_store_lives_in_the_data_dir(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "raw"),
-    [("MAYKNOW_DEV", "maybe"), ("MAYKNOW_PORT", "x"), ("MAYKNOW_SESSION_MAX_AGE_DAYS", "31")],
+    [
+        ("MAYKNOW_DEV", "maybe"),
+        ("MAYKNOW_PORT", "x"),
+        ("MAYKNOW_SESSION_MAX_AGE_DAYS", "31"),
+        ("MAYKNOW_DB_POOL_SIZE", "0"),
+    ],
 )
 def test_bad_values_are_refused(name: str, raw: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         config.load(None, {name: raw})
+
+
+def test_postgresql_gets_the_configured_pool() -> None:
+    url = "postgresql+psycopg://someone@db.invalid/mayknow"  # never connected to
+    settings = config.load({"db": url}, {"MAYKNOW_DB_POOL_SIZE": "5"})
+    pool = make_engine(settings.database_url, settings.db_pool_size).pool
+    assert isinstance(pool, QueuePool)
+    assert pool.size() == 5

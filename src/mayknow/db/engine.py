@@ -14,10 +14,15 @@ WRITE = "mayknow_write"
 LONE_READ = "mayknow_lone_read"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 3) -> Engine:
+    """The engine for ``url``. On PostgreSQL a fixed pool of ``pool_size`` connections: a
+    request beyond it waits (up to 30 s) instead of opening one more backend to compete
+    for the same cores."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0, pool_timeout=30
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
