@@ -8,13 +8,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+from mayknow.config import Settings
+
 WRITE = "mayknow_write"
 # A connection that runs one read statement: on SQLite no BEGIN is sent, since a lone
 # statement is its own snapshot (autocommit); PostgreSQL's driver begins as always.
 LONE_READ = "mayknow_lone_read"
 
 
-def make_engine(url: str, pool_size: int = 3) -> Engine:
+def make_engine(url: str, pool_size: int = Settings.db_pool_size) -> Engine:
     """The engine for ``url``. On PostgreSQL a fixed pool of ``pool_size`` connections: a
     request beyond it waits (up to 30 s) instead of opening one more backend to compete
     for the same cores."""
