@@ -32,7 +32,10 @@ def store_bytes(engine: Engine) -> bytes:
         present = [str(p) for p in files if p.exists()]
         cat = shutil.which("cat")
         assert cat is not None, "cat (coreutils) reads the files in a child process"
-        return subprocess.run([cat, *present], check=True, capture_output=True).stdout
+        done = subprocess.run(
+            [cat, *present], stdin=subprocess.DEVNULL, check=True, capture_output=True
+        )
+        return done.stdout
     dump = shutil.which("pg_dump") or next(
         iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))), None
     )
@@ -44,13 +47,18 @@ def store_bytes(engine: Engine) -> bytes:
     return done.stdout
 
 
+def lock_file_id(path: Path) -> str:
+    """How /proc/locks names ``path``: device major:minor (hex) and inode."""
+    found = os.stat(path)
+    return f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
+
+
 def sqlite_writer_active(database_url: str) -> bool:
     """Does another process hold the WAL write lock (inside BEGIN IMMEDIATE ... COMMIT)?"""
     try:
-        shm = os.stat(f"{make_url(database_url).database}-shm")
+        file_id = lock_file_id(Path(f"{make_url(database_url).database}-shm"))
     except FileNotFoundError:
         return False
-    file_id = f"{os.major(shm.st_dev):02x}:{os.minor(shm.st_dev):02x}:{shm.st_ino}"
     for line in Path("/proc/locks").read_text().splitlines():
         # "7: POSIX  ADVISORY  WRITE 4242 08:01:2409322 120 120"; "7: -> ..." waits for it
         fields = line.split()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.store_files import sqlite_writer_active, store_bytes
+from tests.store_files import lock_file_id, sqlite_writer_active, store_bytes
 
 WRITER = """
 import sqlite3, sys
@@ -30,8 +30,7 @@ sys.stdin.readline()
 
 def _my_locks(path: Path) -> set[str]:
     """This process's POSIX locks on ``path``, as /proc/locks lists them."""
-    found = os.stat(path)
-    where = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
+    where = lock_file_id(path)
     return {
         line.split(":", 1)[1]
         for line in Path("/proc/locks").read_text().splitlines()
