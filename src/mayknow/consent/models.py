@@ -21,7 +21,9 @@ class ConsentEvent(Base):
     """One grant or withdrawal. Rows are only ever added; the state is derived from them."""
 
     __tablename__ = "consent_events"
-    __table_args__ = (Index("ix_consent_events_user_purpose", "user_id", "purpose", "id"),)
+    __table_args__ = (
+        Index("ix_consent_events_user_purpose_granted", "user_id", "purpose", "id", "granted"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=NOT_PERSONAL)
     user_id: Mapped[int] = mapped_column(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mayknow.db.base import NOT_PERSONAL, Base, personal
@@ -25,6 +25,8 @@ EDGE = (
 
 class ContactEdge(Base):
     __tablename__ = "contact_edges"
+    # Uploaders by contact, answered from the index alone (the primary key serves uploaders).
+    __table_args__ = (Index("ix_contact_edges_contact_uploader", "contact_id", "uploader_id"),)
 
     uploader_id: Mapped[int] = mapped_column(
         BigInteger,
@@ -36,7 +38,6 @@ class ContactEdge(Base):
         BigInteger,
         ForeignKey("users.id", ondelete="CASCADE"),
         primary_key=True,
-        index=True,
         info=personal(*EDGE),
     )
     source: Mapped[str] = mapped_column(String(8), info=NOT_PERSONAL)  # "sync" or "private"
