@@ -12,7 +12,8 @@ from mayknow.config import Settings
 
 WRITE = "mayknow_write"
 # A connection that runs one read statement: on SQLite no BEGIN is sent, since a lone
-# statement is its own snapshot (autocommit); PostgreSQL's driver begins as always.
+# statement is its own snapshot (autocommit); on PostgreSQL the unit of work runs such
+# reads in autocommit too (UnitOfWork.__init__).
 LONE_READ = "mayknow_lone_read"
 
 

@@ -86,6 +86,6 @@ class UnitOfWork:
     @contextmanager
     def lone_read(self) -> Iterator[Connection]:
         """A Core connection for exactly one read statement, which is its own snapshot: no
-        BEGIN on SQLite. Two statements here would not see one state: use ``reads``."""
+        BEGIN on either store. Two statements here would not see one state: use ``reads``."""
         with self._lone.connect() as connection:
             yield connection
