@@ -36,6 +36,25 @@ def test_prepared_rows_equal_sqlalchemys(people: People, container: Container) -
     assert [as_utc(row[1]) > after for row in got] == [True, True]
 
 
+def test_in_and_not_in_lists_of_every_length_read_the_right_rows(
+    people: People, container: Container
+) -> None:
+    ids = sorted(people.sign_up(f"列{i}").user_id for i in range(5))
+    among = Prepared(
+        select(User.id)
+        .where(User.id.in_(bindparam("among", expanding=True)))
+        .where(User.id.not_in(bindparam("without", expanding=True)))
+        .order_by(User.id)
+    )
+    with container.uow.reads() as db:
+        for length in range(1, 6):
+            assert among.scalars(db, among=ids[:length], without=[ids[0]]) == ids[1:length]
+            assert among.scalars(db, among=iter(ids), without=ids[:length]) == ids[length:]
+        sql = {among._bound(db, {"among": ids[:n], "without": ids[:1]})[1] for n in (1, 5)}
+    # PostgreSQL takes each list as one array, so every length shares one prepared statement
+    assert len(sql) == (1 if container.engine.dialect.name == "postgresql" else 2)
+
+
 def test_an_empty_in_list_is_refused(container: Container) -> None:
     with container.uow.reads() as db, pytest.raises(ValueError, match="empty"):
         Prepared(_SESSIONS).all(db, ids=[], after=container.clock.now())

@@ -30,13 +30,18 @@ class _Compiled:
     positional: tuple[str, ...] | None  # parameter names in order (SQLite) or None (named)
     defaults: dict[str, Any]  # values the statement carries itself (LIMIT 1)
     binds: dict[str, Callable[[Any], Any]]
-    expanding: frozenset[str]
+    expanding: frozenset[str]  # ``IN`` lists, their items converted one by one
+    written_out: bool  # the lists are written out in the SQL (else passed as arrays)
     results: tuple[Callable[[Any], Any] | None, ...]
 
 
 class Prepared:
     """A SELECT run straight on the driver. An expanding parameter (``IN :ids``) takes a
-    non-empty sequence; the caller answers an empty one without asking the database."""
+    non-empty sequence; the caller answers an empty one without asking the database.
+
+    On PostgreSQL an ``IN`` list is passed as one array (``= ANY(%(ids)s)``), so the
+    statement's text is the same for every length and psycopg prepares it once; SQLite
+    has no arrays, and the list is written out there."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
@@ -71,13 +76,17 @@ class Prepared:
         takes them."""
         compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
         values = {**compiled.defaults, **params}
+        for name in compiled.expanding:
+            values[name] = list(values[name])
+            if not values[name]:
+                raise ValueError(f"{name!r} is empty: answer without asking the database")
         for name, process in compiled.binds.items():
             value = values[name]
             values[name] = (
                 [process(v) for v in value] if name in compiled.expanding else process(value)
             )
         sql, order = compiled.sql, compiled.positional
-        if compiled.expanding:
+        if compiled.written_out:
             sql, values, order = _expanded(compiled, values)
         arguments: Sequence[Any] | dict[str, Any] = (
             values if order is None else [values[n] for n in order]
@@ -116,7 +125,10 @@ class Prepared:
             for column in self.statement.selected_columns
         )
         positional = tuple(compiled.positiontup or ()) if compiled.positional else None
-        made = _Compiled(compiled.string, positional, defaults, binds, expanding, results)
+        sql, written_out = compiled.string, bool(expanding)
+        if expanding and dialect.name == "postgresql":
+            sql, written_out = _as_arrays(compiled, dialect, expanding), False
+        made = _Compiled(sql, positional, defaults, binds, expanding, written_out, results)
         self._compiled[dialect.name] = made
         return made
 
@@ -174,6 +186,19 @@ def _bind_processors(compiled: SQLCompiler, dialect: Dialect) -> dict[str, Calla
     return found
 
 
+def _as_arrays(compiled: SQLCompiler, dialect: Dialect, expanding: frozenset[str]) -> str:
+    """The SQL with each ``IN`` list taken as one array parameter of the column's type."""
+    sql = compiled.string
+    for name in expanding:
+        item = dialect.type_compiler_instance.process(compiled.binds[name].type)
+        array = f"CAST(%({name})s AS {item}[])"
+        sql = sql.replace(f"NOT IN (__[POSTCOMPILE_{name}])", f"<> ALL ({array})")
+        sql = sql.replace(f"IN (__[POSTCOMPILE_{name}])", f"= ANY ({array})")
+        if f"__[POSTCOMPILE_{name}]" in sql:
+            raise NotImplementedError(f"{name!r}: only [NOT] IN lists are supported")
+    return sql
+
+
 def _expanded(
     compiled: _Compiled, values: dict[str, Any]
 ) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
@@ -181,9 +206,7 @@ def _expanded(
     the order of the names for a positional driver."""
     sql, named, keys_of = compiled.sql, dict(values), {}
     for name in compiled.expanding:
-        items = list(named.pop(name))
-        if not items:
-            raise ValueError(f"{name!r} is empty: answer without asking the database")
+        items = named.pop(name)
         keys = keys_of[name] = [f"{name}_{i}" for i in range(len(items))]
         named.update(zip(keys, items, strict=True))
         marks = ", ".join("?" if compiled.positional is not None else f"%({k})s" for k in keys)
