@@ -44,6 +44,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=store.CACHE)
     p.add_argument("--rebuild", action="store_true", help="reload the cached SQLite store")
     p.add_argument("--keep-pg", action="store_true", help="leave the PostgreSQL cluster running")
+    p.add_argument(
+        "--reuse-pg",
+        action="store_true",
+        help="resume the cluster a --keep-pg run left loaded instead of loading afresh",
+    )
     p.add_argument("--results", type=Path, default=HERE / "results.md")
     p.add_argument("--quick", action="store_true", help="tiny smoke run (CI); records nothing")
     args = p.parse_args(argv)
@@ -68,7 +73,9 @@ def _on_signal(signum: int, _frame: object) -> None:
 def prepare(args: argparse.Namespace, stack: contextlib.ExitStack, workdir: Path) -> store.Prepared:
     if args.db == "postgresql":
         # not in the 0700 temp dir: the cluster runs as the postgres user
-        pg = store.postgresql(args.users, args.cache, say, keep=args.keep_pg)
+        pg = store.postgresql(
+            args.users, args.cache, say, keep=args.keep_pg or args.reuse_pg, reuse=args.reuse_pg
+        )
         return stack.enter_context(pg)
     if args.quick:
         return store.sqlite_temp(args.users, workdir, say)
@@ -113,7 +120,8 @@ def benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     signed = viewers.sign_in(
         prepared.url, prepared.data_dir, members, lambda n, t: say(f"  signed in {n:,}/{t:,}")
     )
-    if prepared.kind == "sqlite" and not args.quick:  # the cached store keeps no sessions
+    if (prepared.kind == "sqlite" and not args.quick) or args.keep_pg or args.reuse_pg:
+        # a store that outlives the run keeps no sessions
         stack.callback(viewers.revoke, prepared.url, prepared.data_dir, signed)
     login_s = time.perf_counter() - started
     say(f"{len(signed):,} viewers signed in through the account service in {login_s:.0f} s")

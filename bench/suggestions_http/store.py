@@ -3,7 +3,8 @@
 SQLite stores are cached (``CACHE/suggestions-sqlite-<tag>/``: store.db, its key ring in
 data/, the population's Parquet files in population/, READY when complete), so a re-run
 skips the load. PostgreSQL runs in a throwaway cluster (``scripts/pg-throwaway``) that is
-loaded afresh and stopped at the end. The friend-of-friend rows are computed once per
+loaded afresh and stopped at the end, unless a run keeps it (``--keep-pg``) and a later
+one resumes it (``--reuse-pg``). The friend-of-friend rows are computed once per
 population (``fof.computed``) and written into each store by the job's own write path.
 """
 
@@ -165,23 +166,36 @@ def sqlite_temp(users: int, workdir: Path, say: Callable[[str], None]) -> Prepar
 
 @contextlib.contextmanager
 def postgresql(
-    users: int, cache: Path, say: Callable[[str], None], keep: bool = False
+    users: int, cache: Path, say: Callable[[str], None], keep: bool = False, reuse: bool = False
 ) -> Iterator[Prepared]:
-    """A throwaway cluster on loopback, loaded afresh; stopped (and removed) at the end."""
+    """A throwaway cluster on loopback, loaded afresh; stopped (and removed) at the end.
+    ``keep`` leaves it running; ``reuse`` resumes one kept by an earlier run instead of
+    loading again (READY marks a complete load)."""
     folder = cache / f"suggestions-pg-{tag(users)}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     cluster = folder / "cluster"
     script = str(ROOT / "scripts" / "pg-throwaway")
+    resumed = reuse and (folder / READY).exists()
+    if not resumed:
+        subprocess.run([script, "stop", str(cluster)], timeout=120, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
     started = subprocess.run(
-        [script, "start", str(cluster)], capture_output=True, text=True, timeout=120, check=False
+        [script, "resume" if resumed else "start", str(cluster)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if started.returncode != 0:
-        raise RuntimeError(f"scripts/pg-throwaway start failed:\n{started.stderr[-2000:]}")
+        raise RuntimeError(f"scripts/pg-throwaway failed:\n{started.stderr[-2000:]}")
     url = started.stdout.strip().splitlines()[-1]
-    say(f"throwaway PostgreSQL at {url} (cluster in {cluster})")
+    say(f"throwaway PostgreSQL at {url} (cluster in {cluster}{', resumed' if resumed else ''})")
     try:
-        info = fill(url, folder / "data", folder / "population", users, cache, say)
+        if resumed:
+            info = json.loads((folder / READY).read_text())
+        else:
+            info = fill(url, folder / "data", folder / "population", users, cache, say)
+            (folder / READY).write_text(json.dumps(info, indent=2) + "\n")
         yield Prepared(url, folder / "data", folder / "population", "postgresql", info, cluster)
     finally:
         if not keep:
