@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=HERE / "results.md")
     p.add_argument("--quick", action="store_true", help="tiny smoke run (CI); records nothing")
     args = p.parse_args(argv)
+    args.keep_pg = args.keep_pg or args.reuse_pg  # a resumed cluster is kept again
     if args.quick:
         args.users, args.viewers, args.rate, args.seconds = 2000, 100, 20.0, 5.0
         args.warmup, args.check, args.profile_viewers, args.connections = 1.0, 100, 10, 8
@@ -73,9 +74,7 @@ def _on_signal(signum: int, _frame: object) -> None:
 def prepare(args: argparse.Namespace, stack: contextlib.ExitStack, workdir: Path) -> store.Prepared:
     if args.db == "postgresql":
         # not in the 0700 temp dir: the cluster runs as the postgres user
-        pg = store.postgresql(
-            args.users, args.cache, say, keep=args.keep_pg or args.reuse_pg, reuse=args.reuse_pg
-        )
+        pg = store.postgresql(args.users, args.cache, say, keep=args.keep_pg, reuse=args.reuse_pg)
         return stack.enter_context(pg)
     if args.quick:
         return store.sqlite_temp(args.users, workdir, say)
@@ -120,7 +119,7 @@ def benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     signed = viewers.sign_in(
         prepared.url, prepared.data_dir, members, lambda n, t: say(f"  signed in {n:,}/{t:,}")
     )
-    if (prepared.kind == "sqlite" and not args.quick) or args.keep_pg or args.reuse_pg:
+    if (prepared.kind == "sqlite" and not args.quick) or args.keep_pg:
         # a store that outlives the run keeps no sessions
         stack.callback(viewers.revoke, prepared.url, prepared.data_dir, signed)
     login_s = time.perf_counter() - started

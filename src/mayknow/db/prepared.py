@@ -85,13 +85,10 @@ class Prepared:
             values[name] = (
                 [process(v) for v in value] if name in compiled.expanding else process(value)
             )
-        sql, order = compiled.sql, compiled.positional
         if compiled.written_out:
-            sql, values, order = _expanded(compiled, values)
-        arguments: Sequence[Any] | dict[str, Any] = (
-            values if order is None else [values[n] for n in order]
-        )
-        return compiled, sql, arguments
+            return compiled, *_expanded(compiled, values)
+        order = compiled.positional
+        return compiled, compiled.sql, values if order is None else [values[n] for n in order]
 
     @staticmethod
     def _converted(compiled: _Compiled, rows: Sequence[Any]) -> list[Row]:
@@ -128,6 +125,8 @@ class Prepared:
         sql, written_out = compiled.string, bool(expanding)
         if expanding and dialect.name == "postgresql":
             sql, written_out = _as_arrays(compiled, dialect, expanding), False
+        elif expanding and positional is None:
+            raise NotImplementedError(f"{dialect.name}: IN lists need ?-marks or arrays")
         made = _Compiled(sql, positional, defaults, binds, expanding, written_out, results)
         self._compiled[dialect.name] = made
         return made
@@ -199,22 +198,18 @@ def _as_arrays(compiled: SQLCompiler, dialect: Dialect, expanding: frozenset[str
     return sql
 
 
-def _expanded(
-    compiled: _Compiled, values: dict[str, Any]
-) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
-    """The SQL with each ``IN`` list written out, the values under their new names, and
-    the order of the names for a positional driver."""
-    sql, named, keys_of = compiled.sql, dict(values), {}
+def _expanded(compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL with each ``IN`` list written out as ?-marks, and the values in order."""
+    assert compiled.positional is not None  # checked in _compile
+    sql = compiled.sql
     for name in compiled.expanding:
-        items = named.pop(name)
-        keys = keys_of[name] = [f"{name}_{i}" for i in range(len(items))]
-        named.update(zip(keys, items, strict=True))
-        marks = ", ".join("?" if compiled.positional is not None else f"%({k})s" for k in keys)
-        sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
-    if compiled.positional is None:
-        return sql, named, None
-    order = tuple(k for n in compiled.positional for k in keys_of.get(n, [n]))
-    return sql, named, order
+        sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(values[name])))
+    arguments = [
+        v
+        for name in compiled.positional
+        for v in (values[name] if name in compiled.expanding else [values[name]])
+    ]
+    return sql, arguments
 
 
 def _driver(connection: Connection) -> Any:
