@@ -140,21 +140,44 @@ def test_batches_split_viewers_by_paths_and_keep_heavy_viewers_alone() -> None:
     assert sum(b.viewers for b in batches) == 5
 
 
+def expected_top(graph: nx.Graph, viewer: int, top_n: int) -> list[tuple[int, int]]:
+    """(candidate, fixed-point score) of the viewer's top_n, by brute force."""
+    degree = dict(graph.degree())
+    candidates = [c for c in graph.nodes if c != viewer and not graph.has_edge(viewer, c)]
+    fixed = {
+        c: sum(weight(degree[m]) for m in nx.common_neighbors(graph, viewer, c)) for c in candidates
+    }
+    ranked = sorted((c for c in candidates if fixed[c] > 0), key=lambda c: (-fixed[c], c))
+    return [(c, fixed[c]) for c in ranked[:top_n]]
+
+
 def test_scores_agree_with_networkx_adamic_adar_on_the_karate_club(tmp_path: Path) -> None:
     graph = nx.karate_club_graph()
     rows = run(tmp_path, graph.edges(), top_n=10)
-    degree = dict(graph.degree())
     for viewer in graph.nodes:
-        candidates = [c for c in graph.nodes if c != viewer and not graph.has_edge(viewer, c)]
-        fixed = {
-            c: sum(weight(degree[m]) for m in nx.common_neighbors(graph, viewer, c))
-            for c in candidates
-        }
-        expected = sorted((c for c in candidates if fixed[c] > 0), key=lambda c: (-fixed[c], c))
         got = for_viewer(rows, viewer)
-        assert [r[1] for r in got] == expected[:10], viewer
+        assert [(r[1], r[2]) for r in got] == expected_top(graph, viewer, 10), viewer
         aa = {c: s for _, c, s in nx.adamic_adar_index(graph, [(viewer, r[1]) for r in got])}
         for _, c, score, count, *_ in got:
-            assert score == fixed[c]
             assert score / 1e9 == pytest.approx(aa[c], abs=count * 1e-9)
             assert count == len(list(nx.common_neighbors(graph, viewer, c)))
+
+
+def test_a_score_equal_to_the_viewers_floor_is_kept(tmp_path: Path) -> None:
+    # Viewer 1 (degree 2) has neighbour 10 of degree 4 >= 2 + top_n: its floor is w(4),
+    # reached exactly by 11, 12 and 13; 21 scores w(2) through 20.
+    edges = [(1, 10), (10, 11), (10, 12), (10, 13), (1, 20), (20, 21)]
+    rows = run(tmp_path, edges, top_n=2)
+    assert [(r[1], r[2]) for r in for_viewer(rows, 1)] == [(21, w(2)), (11, w(4))]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_n_matches_brute_force_on_random_graphs(tmp_path: Path, seed: int) -> None:
+    # Dense enough that most viewers have a floor, small top_n so that it cuts often.
+    graph = nx.gnm_random_graph(60, 240 + 40 * seed, seed=seed)
+    hubs = nx.barabasi_albert_graph(60, 3, seed=seed)
+    graph.add_edges_from(hubs.edges())
+    rows = run(tmp_path, graph.edges(), top_n=3)
+    for viewer in graph.nodes:
+        got = [(r[1], r[2]) for r in for_viewer(rows, viewer)]
+        assert got == expected_top(graph, viewer, 3), viewer

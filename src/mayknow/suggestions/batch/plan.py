@@ -110,7 +110,7 @@ def compute(
     report, started = Computed(), time.perf_counter()
     runner.register_parquet("follows_raw", follows)
     report.run(runner, weights_step(degree_cap))
-    for step in prepare_steps(slice_):
+    for step in prepare_steps(slice_, top_n):
         report.run(runner, step)
     sizes = runner.fetch("SELECT count(*) AS users, sum(deg) AS ends FROM nodes")
     report.users = int(sizes.column("users")[0].as_py() or 0)
