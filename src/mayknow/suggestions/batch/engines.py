@@ -118,7 +118,7 @@ class SparkRunner:
     dialect: Dialect = "spark"
     # Few, large batches: every batch broadcasts `hop` afresh to its two queries (about
     # 2 s each for the 100k-user graph's 1.9M rows), and its sum and top-N still fit a
-    # 4 GB driver at this size (a 85M-path batch spilled and took 30 % longer).
+    # 4 GB driver at this size (an 85M-path batch spilled and took 30 % longer).
     default_batch_paths = 50_000_000
 
     def __init__(self, options: EngineOptions, temp_dir: Path) -> None:
