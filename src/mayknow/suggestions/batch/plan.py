@@ -30,6 +30,14 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 Progress = Callable[[int, int], None]  # (viewers done in this batch, paths done in it)
+# the phases that are the job's work; opening and closing the runner ("start", "stop")
+# and reading or writing the store are timed apart
+BUSY = ("prepare", "score", "export")
+
+
+def busy(seconds: dict[str, float]) -> float:
+    """The seconds of the job's own work in a phase -> seconds map."""
+    return sum(seconds.get(k, 0.0) for k in BUSY)
 
 
 def weight(degree: int) -> int:
@@ -52,8 +60,12 @@ class Computed:
     viewers: int = 0  # viewers with at least one two-hop path
     paths: int = 0  # two-hop paths through non-hub intermediaries, from these viewers
     batches: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)  # prepare, score, export
+    seconds: dict[str, float] = field(default_factory=dict)  # BUSY, with start and stop
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, summed
+
+    @property
+    def busy(self) -> float:
+        return busy(self.seconds)
 
     def run(self, runner: Runner, step: Step) -> None:
         started = time.perf_counter()

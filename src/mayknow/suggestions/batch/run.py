@@ -14,7 +14,7 @@ from mayknow.db.engine import make_engine
 from mayknow.shared.clock import Clock, SystemClock
 from mayknow.suggestions.batch.engines import EngineOptions, open_runner
 from mayknow.suggestions.batch.io import BeforeCommit, export_follows, replace_candidates
-from mayknow.suggestions.batch.plan import Batch, Computed, compute
+from mayknow.suggestions.batch.plan import Batch, Computed, busy, compute
 from mayknow.suggestions.batch.progress import BatchBar
 
 _SYSTEM_CLOCK = SystemClock()
@@ -33,8 +33,8 @@ class JobReport:
 
     @property
     def paths_per_second(self) -> float:
-        busy = sum(self.seconds.get(k, 0.0) for k in ("prepare", "score", "export"))
-        return self.paths / busy if busy else 0.0
+        seconds = busy(self.seconds)
+        return self.paths / seconds if seconds else 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "paths_per_second": round(self.paths_per_second)}
@@ -147,9 +147,11 @@ def _compute(
     progress: bool,
 ) -> Computed:
     bar = BatchBar(enabled=progress, label=f"fof {engine}")
-    runner = open_runner(engine, options, folder / "engine")
+    started = time.perf_counter()
+    runner = open_runner(engine, options, folder / "engine")  # Spark: the JVM and session
+    opened = time.perf_counter() - started
     try:
-        return compute(
+        computed = compute(
             runner,
             follows,
             folder / "out",
@@ -161,8 +163,11 @@ def _compute(
             on_batch=bar.advance,
         )
     finally:
+        started = time.perf_counter()
         runner.close()
         bar.close()
+    computed.seconds = {"start": opened, **computed.seconds, "stop": time.perf_counter() - started}
+    return computed
 
 
 __all__ = ["Batch", "JobReport", "compute_to", "run_job"]
