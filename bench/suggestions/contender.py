@@ -1,6 +1,6 @@
 """One contender in its own process, so that its peak memory is its own.
 
-    python -m bench.suggestions.contender {duckdb,spark,scipy,networkx} FOLLOWS OUT [...]
+    python -m bench.suggestions.contender {duckdb,spark,plain,scipy,networkx} FOLLOWS OUT [...]
 
 prints one JSON line: seconds, paths, rows and the contender's own details.
 """
@@ -47,6 +47,16 @@ def _job(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def _plain(args: argparse.Namespace) -> dict[str, object]:
+    from bench.suggestions.baselines import duckdb_plain
+
+    seconds = duckdb_plain(
+        args.follows, args.out, threads=args.threads, memory_limit=args.memory_limit,
+        top_n=args.top_n, cap=args.cap,
+    )  # fmt: skip
+    return {"seconds": seconds, "rows": pads.dataset(args.out, format="parquet").count_rows()}
+
+
 def _scipy(args: argparse.Namespace) -> dict[str, object]:
     from bench.suggestions.baselines import mutual_edges, scipy_top
 
@@ -74,7 +84,7 @@ def _networkx(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.suggestions.contender")
-    parser.add_argument("name", choices=["duckdb", "spark", "scipy", "networkx"])
+    parser.add_argument("name", choices=["duckdb", "spark", "plain", "scipy", "networkx"])
     parser.add_argument("follows", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--top-n", type=int, default=20)
@@ -86,8 +96,8 @@ def main() -> None:
     parser.add_argument("--batch-paths", type=int)
     parser.add_argument("--sample", type=int, default=300)
     args = parser.parse_args()
-    run = {"duckdb": _job, "spark": _job, "scipy": _scipy, "networkx": _networkx}[args.name]
-    result = run(args)
+    run = {"duckdb": _job, "spark": _job, "plain": _plain, "scipy": _scipy, "networkx": _networkx}
+    result = run[args.name](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     print("RESULT " + json.dumps(result), flush=True)

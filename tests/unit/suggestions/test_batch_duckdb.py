@@ -14,6 +14,7 @@ import pytest
 
 from mayknow.suggestions.batch import EngineOptions, compute_to
 from mayknow.suggestions.batch.plan import cut, weight
+from mayknow.suggestions.batch.sql import TopKey
 
 Row = tuple[int, int, int, int, int | None, int | None, int | None]
 OPTIONS = EngineOptions(threads=1, memory_limit="512MB")
@@ -181,3 +182,28 @@ def test_top_n_matches_brute_force_on_random_graphs(tmp_path: Path, seed: int) -
     for viewer in graph.nodes:
         got = [(r[1], r[2]) for r in for_viewer(rows, viewer)]
         assert got == expected_top(graph, viewer, 3), viewer
+
+
+def test_the_top_key_is_a_bigint_while_every_score_fits_beside_the_candidate() -> None:
+    # 1M users need 20 bits; a viewer of degree d scores at most d * w(2).
+    assert TopKey.fitting(1_000_000, 4_078, weight(2)) == TopKey(20, "BIGINT")
+    limit = (2**63 - 1) >> 20  # the largest score + 1 that still fits beside 20 bits
+    largest_fitting_degree = (limit - 1) // weight(2)
+    assert TopKey.fitting(2**20, largest_fitting_degree, weight(2)).sql_type == "BIGINT"
+    assert TopKey.fitting(2**20, largest_fitting_degree + 1, weight(2)).sql_type == "HUGEINT"
+    assert TopKey.fitting(2**20 + 1, largest_fitting_degree, weight(2)) == TopKey(21, "HUGEINT")
+
+
+def test_a_hugeint_top_key_ranks_exactly_as_the_fitted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = nx.gnm_random_graph(80, 400, seed=7)
+    graph.add_edges_from(nx.barabasi_albert_graph(80, 3, seed=7).edges())
+    (tmp_path / "fitted").mkdir()
+    (tmp_path / "wide").mkdir()
+    fitted = run(tmp_path / "fitted", graph.edges(), top_n=4)
+    monkeypatch.setattr(TopKey, "fitting", classmethod(lambda cls, *_: cls()))
+    wide = run(tmp_path / "wide", graph.edges(), top_n=4)
+    assert wide == fitted
+    for viewer in graph.nodes:
+        assert [(r[1], r[2]) for r in for_viewer(wide, viewer)] == expected_top(graph, viewer, 4)

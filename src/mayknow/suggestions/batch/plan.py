@@ -14,7 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mayknow.suggestions.batch.engines import Runner
-from mayknow.suggestions.batch.sql import OUTPUT, WEIGHTS, Step, batch_steps, prepare_steps
+from mayknow.suggestions.batch.sql import (
+    OUTPUT,
+    WEIGHTS,
+    Step,
+    TopKey,
+    batch_steps,
+    prepare_steps,
+)
 
 SCALE = 1e9
 OUTPUT_SCHEMA = pa.schema(
@@ -124,9 +131,11 @@ def compute(
     report.run(runner, weights_step(degree_cap))
     for step in prepare_steps(slice_, top_n):
         report.run(runner, step)
-    sizes = runner.fetch("SELECT count(*) AS users, sum(deg) AS ends FROM nodes")
+    sizes = runner.fetch("SELECT count(*) AS users, sum(deg) AS ends, max(deg) AS top FROM nodes")
     report.users = int(sizes.column("users")[0].as_py() or 0)
     report.edges = int(sizes.column("ends")[0].as_py() or 0) // 2
+    max_weight = weight(2) if degree_cap >= 2 else 0  # weights fall with the degree
+    key = TopKey.fitting(report.users, int(sizes.column("top")[0].as_py() or 0), max_weight)
     batches = plan_batches(runner, batch_paths or runner.default_batch_paths)
     hop = runner.fetch("SELECT count(*) AS n FROM hop").column("n")[0].as_py() or 0
     broadcast_hop = hop <= runner.broadcast_rows
@@ -138,7 +147,8 @@ def compute(
         on_plan(batches)
     started = time.perf_counter()
     for batch in batches:
-        for step in batch_steps(runner.dialect, batch.lo, batch.hi, top_n, broadcast_hop):
+        steps = batch_steps(runner.dialect, batch.lo, batch.hi, top_n, broadcast_hop, key)
+        for step in steps:
             report.run(runner, step)
         if on_batch is not None:
             on_batch(batch)

@@ -60,8 +60,9 @@ from typing import Literal
 
 Dialect = Literal["duckdb", "spark"]
 
-# Spelled out in the SQL below: 2^32 = 4294967296 packs (deg, ix) and (score, ix) into one
-# sortable number; -2^62 = -4611686018427387904 marks "already a mutual connection".
+# Spelled out in the SQL below: 2^32 = 4294967296 packs (deg, ix) into one sortable number
+# (and (score, ix) by default: TopKey); -2^62 = -4611686018427387904 marks "already a
+# mutual connection".
 SHIFT = 4294967296
 KNOWN = -4611686018427387904
 
@@ -171,13 +172,14 @@ ORDER BY viewer_id, candidate_id
 
 # ---- the dialect fragment: top-N per group, the one place the engines differ ---------
 # DuckDB: max(key, n) keeps the n largest packed keys per viewer (2x faster than a
-# row_number window); min(wkey, 3) keeps the three smallest reason keys per pair.
+# row_number window), key = score * 2^bits + (2^bits - 1 - c) (see TopKey);
+# min(wkey, 3) keeps the three smallest reason keys per pair.
 # Spark SQL has neither, so it ranks with row_number (Spark prunes such windows early).
 TOP: dict[Dialect, str] = {
     "duckdb": """
-SELECT v, 4294967295 - CAST(k % 4294967296 AS BIGINT) AS c, CAST(k // 4294967296 AS BIGINT) AS score
+SELECT v, {mask} - CAST(k % {shift} AS BIGINT) AS c, CAST(k // {shift} AS BIGINT) AS score
 FROM (
-  SELECT v, unnest(max(CAST(score AS HUGEINT) * 4294967296 + (4294967295 - c), {n})) AS k
+  SELECT v, unnest(max(CAST(score AS {key}) * {shift} + ({mask} - c), {n})) AS k
   FROM scores GROUP BY v
 ) s
 """,
@@ -212,6 +214,30 @@ FROM (
 GROUP BY v, c, score
 """,
 }
+
+
+@dataclass(frozen=True)
+class TopKey:
+    """How DuckDB packs (score, candidate) into one number for its top-N: the candidate's
+    dense id in the low `bits`, reversed so that ties go to the smaller id. A BIGINT when
+    every score fits above those bits, else a HUGEINT, whose max(key, n) costs about
+    twice as much (bench/suggestions/results.md, 2026-11-27). The default fits any run."""
+
+    bits: int = 32
+    sql_type: Literal["BIGINT", "HUGEINT"] = "HUGEINT"
+
+    @classmethod
+    def fitting(cls, users: int, max_degree: int, max_weight: int) -> TopKey:
+        """The narrowest key for `users` dense ids (0 .. users - 1), when no score can
+        exceed max_degree * max_weight (a viewer's score sums at most one weight per
+        neighbour)."""
+        bits = max(users - 1, 1).bit_length()
+        largest = (max(max_degree, 0) * max(max_weight, 0) + 1) << bits
+        return cls(bits, "BIGINT" if largest <= 2**63 - 1 else "HUGEINT")
+
+    def fragment(self, top_n: int) -> str:
+        shift = 1 << self.bits
+        return TOP["duckdb"].format(n=int(top_n), shift=shift, mask=shift - 1, key=self.sql_type)
 
 
 def viewer_predicate(slice_: tuple[int, int] | None) -> str:
@@ -251,14 +277,20 @@ def prepare_steps(slice_: tuple[int, int] | None, top_n: int) -> list[Step]:
 
 
 def batch_steps(
-    dialect: Dialect, lo: int, hi: int, top_n: int, broadcast_hop: bool = False
+    dialect: Dialect,
+    lo: int,
+    hi: int,
+    top_n: int,
+    broadcast_hop: bool = False,
+    key: TopKey = TopKey(),
 ) -> list[Step]:
     """The steps of one batch of viewers [lo, hi); its rows are appended to `result`."""
     broadcast = "/*+ BROADCAST(h) */ " if broadcast_hop else ""
+    top = key.fragment(top_n) if dialect == "duckdb" else TOP[dialect].format(n=int(top_n))
     return [
         Step("paths", PATHS.format(lo=lo, hi=hi, broadcast=broadcast), kind="reused"),
         Step("scores", SCORES.format(lo=lo, hi=hi), kind="view"),
-        Step("top", TOP[dialect].format(n=int(top_n))),
+        Step("top", top),
         Step("matches", MATCHES, kind="view"),
         Step("result", REASONS[dialect], kind="append"),
     ]
