@@ -107,7 +107,8 @@ def duckdb_plain(
     import duckdb
 
     spill = out.parent / f"{out.name}-spill"
-    spill.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(spill, ignore_errors=True)  # what an interrupted run left
+    spill.mkdir(parents=True)
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "threads": threads,
