@@ -235,9 +235,10 @@ class TopKey:
         largest = (max(max_degree, 0) * max(max_weight, 0) + 1) << bits
         return cls(bits, "BIGINT" if largest <= 2**63 - 1 else "HUGEINT")
 
-    def fragment(self, top_n: int) -> str:
+    def fragment(self, dialect: Dialect, top_n: int) -> str:
+        """The dialect's top-N step; Spark's ranks by row_number and uses no key."""
         shift = 1 << self.bits
-        return TOP["duckdb"].format(n=int(top_n), shift=shift, mask=shift - 1, key=self.sql_type)
+        return TOP[dialect].format(n=int(top_n), shift=shift, mask=shift - 1, key=self.sql_type)
 
 
 def viewer_predicate(slice_: tuple[int, int] | None) -> str:
@@ -286,11 +287,10 @@ def batch_steps(
 ) -> list[Step]:
     """The steps of one batch of viewers [lo, hi); its rows are appended to `result`."""
     broadcast = "/*+ BROADCAST(h) */ " if broadcast_hop else ""
-    top = key.fragment(top_n) if dialect == "duckdb" else TOP[dialect].format(n=int(top_n))
     return [
         Step("paths", PATHS.format(lo=lo, hi=hi, broadcast=broadcast), kind="reused"),
         Step("scores", SCORES.format(lo=lo, hi=hi), kind="view"),
-        Step("top", top),
+        Step("top", key.fragment(dialect, top_n)),
         Step("matches", MATCHES, kind="view"),
         Step("result", REASONS[dialect], kind="append"),
     ]
