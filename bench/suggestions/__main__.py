@@ -58,10 +58,10 @@ def row(name: str, users: int, m: Measured, paths: int, note: str = "") -> str:
     )
 
 
-PLAIN = "plain DuckDB query"
 # Under 3 GB the plain query runs out of memory at 1M users (its window sorts ~0.7B
 # groups); the calibration ran it without a limit too (8.4 GB peak).
 PLAIN_MEMORY = "16GB"
+PLAIN = f"plain DuckDB query (2 threads, {PLAIN_MEMORY} limit)"
 DIFFERS = "DIFFERS from DuckDB"
 
 HEADER = (
@@ -96,9 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         plain = measure("plain", follows, work / "plain", ["--memory-limit", PLAIN_MEMORY])
         same = agree(work / "duckdb", work / "plain", exact=True) if duck else None
         note = _same(same) + (_ratio("job", duck, plain) if duck else "")
-        lines.append(
-            row(PLAIN + f" (2 threads, {PLAIN_MEMORY} limit)", args.users, plain, paths, note)
-        )
+        lines.append(row(PLAIN, args.users, plain, paths, note))
     if "scipy" not in skip:
         sci = measure("scipy", follows, work / "scipy", [])
         same = agree(work / "duckdb", work / "scipy") if duck else None
@@ -123,8 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             plain = measure("plain", s_follows, s_work / "plain", ["--memory-limit", PLAIN_MEMORY])
             note = _same(agree(s_work / "duckdb", s_work / "plain", exact=True))
             note += _ratio("DuckDB job", ref, plain) + _ratio("Spark job", spark, plain)
-            label = PLAIN + f" (2 threads, {PLAIN_MEMORY} limit)"
-            lines.append(row(label, args.spark_users, plain, s_paths, note))
+            lines.append(row(PLAIN, args.spark_users, plain, s_paths, note))
         lines.append(row("job on Spark local[2]", args.spark_users, spark, s_paths, _same(same)))
     report = "\n".join(lines)
     print(report)
