@@ -1,5 +1,5 @@
 """Benchmark: all-users top-20 friend-of-friend, the job against a plain DuckDB query,
-SciPy and networkx.
+SciPy and networkx, and beside them DuckDB summing the job's paths and nothing else.
 
     python -m bench.suggestions                    # 1M users (DuckDB, plain, SciPy,
                                                    # networkx) + 100k users (Spark
@@ -63,6 +63,8 @@ def row(name: str, users: int, m: Measured, paths: int, note: str = "") -> str:
 PLAIN_MEMORY = "16GB"
 PLAIN = f"plain DuckDB query (2 threads, {PLAIN_MEMORY} limit)"
 DIFFERS = "DIFFERS from DuckDB"
+SUM_ONLY = "DuckDB sum of every path, nothing else (2 threads, 3 GB limit)"
+SUM_NOTE = "the job's paths summed per (viewer, candidate): no ranking, no reasons, no output"
 
 HEADER = (
     "| contender | users | paths | wall s | cpu s | paths/s | peak GiB | notes |\n"
@@ -74,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.suggestions", description=__doc__)
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--spark-users", type=int, default=100_000)
-    parser.add_argument("--skip", default="", help="comma list: duckdb,plain,scipy,networkx,spark")
+    parser.add_argument(
+        "--skip", default="", help="comma list: duckdb,sum,plain,scipy,networkx,spark"
+    )
     parser.add_argument("--sample", type=int, default=300, help="networkx viewers")
     parser.add_argument("--quick", action="store_true", help="2,000 users, no Spark, no record")
     parser.add_argument("--populations", type=Path, default=POPULATIONS)
@@ -92,10 +96,15 @@ def main(argv: list[str] | None = None) -> None:
     if "duckdb" not in skip:
         duck = measure("duckdb", follows, work / "duckdb", ["--memory-limit", "3GB"])
         lines.append(row("job on DuckDB (2 threads, 3 GB limit)", args.users, duck, paths))
+    if "sum" not in skip:
+        bare = measure("sum", follows, work / "sum", ["--memory-limit", "3GB"])
+        note = f"{SUM_NOTE}; {int(bare.extra.get('pairs', 0)):,} pairs"
+        note += _ratio("job / this", duck, bare) if duck else ""
+        lines.append(row(SUM_ONLY, args.users, bare, paths, note))
     if "plain" not in skip:
         plain = measure("plain", follows, work / "plain", ["--memory-limit", PLAIN_MEMORY])
         same = agree(work / "duckdb", work / "plain", exact=True) if duck else None
-        note = _same(same) + (_ratio("job", duck, plain) if duck else "")
+        note = _same(same) + (_ratio("plain / job", plain, duck) if duck else "")
         lines.append(row(PLAIN, args.users, plain, paths, note))
     if "scipy" not in skip:
         sci = measure("scipy", follows, work / "scipy", [])
@@ -110,19 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         note = f"{args.sample} viewers ({sample_paths:,} paths) in {nxm.seconds:.1f} s, "
         lines.append(row("networkx, extrapolated", args.users, est, paths, note + _same(same)))
     if "spark" not in skip:
-        s_follows, s_shape = population(args.spark_users, args.populations)
-        s_work = args.work / str(args.spark_users)
-        ref = measure("duckdb", s_follows, s_work / "duckdb", [])
-        spark = measure("spark", s_follows, s_work / "spark", ["--driver-memory", "4g"])
-        same = agree(s_work / "duckdb", s_work / "spark", exact=True)
-        s_paths = s_shape["paths"]
-        lines.append(row("job on DuckDB (2 threads)", args.spark_users, ref, s_paths))
-        if "plain" not in skip:
-            plain = measure("plain", s_follows, s_work / "plain", ["--memory-limit", PLAIN_MEMORY])
-            note = _same(agree(s_work / "duckdb", s_work / "plain", exact=True))
-            note += _ratio("DuckDB job", ref, plain) + _ratio("Spark job", spark, plain)
-            lines.append(row(PLAIN, args.spark_users, plain, s_paths, note))
-        lines.append(row("job on Spark local[2]", args.spark_users, spark, s_paths, _same(same)))
+        lines += _spark_rows(args.spark_users, args.populations, args.work, skip)
     report = "\n".join(lines)
     print(report)
     if not args.quick:
@@ -131,10 +128,32 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("a contender's rows differ from the job's (the notes column)")
 
 
-def _ratio(label: str, job: Measured, plain: Measured) -> str:
-    """The plain query's seconds over a job's, in the same run: a speed-up that the
-    machine's mood moves less than seconds (README: where it reads a target)."""
-    return f"; plain / {label} = {plain.seconds / job.seconds:.2f}" if job.seconds else ""
+def _spark_rows(users: int, populations: Path, work: Path, skip: set[str]) -> list[str]:
+    """The Spark job on the smaller graph, with the DuckDB job (and the plain query)
+    beside it in the same run."""
+    follows, shape = population(users, populations)
+    work = work / str(users)
+    ref = measure("duckdb", follows, work / "duckdb", [])
+    spark = measure("spark", follows, work / "spark", ["--driver-memory", "4g"])
+    same = agree(work / "duckdb", work / "spark", exact=True)
+    paths = shape["paths"]
+    lines = [row("job on DuckDB (2 threads)", users, ref, paths)]
+    if "plain" not in skip:
+        plain = measure("plain", follows, work / "plain", ["--memory-limit", PLAIN_MEMORY])
+        note = _same(agree(work / "duckdb", work / "plain", exact=True))
+        note += _ratio("plain / DuckDB job", plain, ref)
+        note += _ratio("plain / Spark job", plain, spark)
+        lines.append(row(PLAIN, users, plain, paths, note))
+    lines.append(row("job on Spark local[2]", users, spark, paths, _same(same)))
+    return lines
+
+
+def _ratio(label: str, numerator: Measured, denominator: Measured) -> str:
+    """Two contenders' seconds in the same run, as a ratio: the machine's mood moves it
+    less than it moves seconds (README: where one reads a target)."""
+    if not denominator.seconds:
+        return ""
+    return f"; {label} = {numerator.seconds / denominator.seconds:.2f}"
 
 
 def _same(same: bool | None) -> str:

@@ -1,5 +1,6 @@
 """The job's rivals: one plain DuckDB query, a SciPy sparse-matrix product and plain
-networkx, same answer.
+networkx, same answer; and DuckDB's bare aggregation of the job's paths, no answer at all,
+the ceiling of any job that sums every path once.
 
 All compute, per viewer, the top-N candidates by the fixed-point Adamic-Adar score
 (sum of round(1e9 / ln deg(w)) over mutual connections w with 2 <= deg(w) <= cap),
@@ -128,6 +129,45 @@ def duckdb_plain(
     seconds = time.perf_counter() - started
     shutil.rmtree(spill, ignore_errors=True)
     return seconds
+
+
+def duckdb_sum_only(
+    follows: Path, spill: Path, *, threads: int, memory_limit: str, cap: int = 1000
+) -> tuple[float, int]:
+    """DuckDB's floor for one exact pass: the job's own prepared tables and batches,
+    every batch's two-hop paths joined and summed per (viewer, candidate), and nothing
+    else: no exclusions, no floor, no ranking, no reasons, no output. The seconds of the
+    batches (the preparation is not counted) and the number of pairs summed."""
+    import duckdb
+
+    from mayknow.suggestions.batch import plan, sql
+    from mayknow.suggestions.batch.engines import DuckDBRunner
+
+    shutil.rmtree(spill, ignore_errors=True)
+    spill.mkdir(parents=True)
+    config = {"threads": threads, "memory_limit": memory_limit, "temp_directory": str(spill)}
+    with duckdb.connect(":memory:", config=config) as con:
+        source = f"SELECT * FROM read_parquet({_quote(str(follows))})"  # noqa: S608
+        con.execute(f"CREATE TEMP VIEW follows_raw AS {source}")
+        for step in [plan.weights_step(cap), *sql.prepare_steps(None, 20)]:
+            kind = "VIEW" if step.kind == "view" else "TABLE"
+            con.execute(f"CREATE TEMP {kind} {step.name} AS {step.sql}")
+        cost = con.sql("SELECT v, paths FROM cost ORDER BY v").to_arrow_table()
+        ix, paths = (cost.column(k).to_numpy().astype(np.int64) for k in ("v", "paths"))
+        batches = plan.cut(ix, paths, DuckDBRunner.default_batch_paths)
+        started, pairs = time.perf_counter(), 0
+        for batch in batches:
+            summed = SUM_ONLY.format(paths=sql.PATHS.format(lo=batch.lo, hi=batch.hi, broadcast=""))
+            pairs += int(con.execute(summed).fetchall()[0][0])
+        seconds = time.perf_counter() - started
+    shutil.rmtree(spill, ignore_errors=True)
+    return seconds, pairs
+
+
+SUM_ONLY = """
+SELECT count(*), sum(score)
+FROM (SELECT v, c, sum(weight) AS score FROM ({paths}) p GROUP BY v, c) s
+"""
 
 
 def _quote(text: str) -> str:

@@ -1,6 +1,6 @@
 """One contender in its own process, so that its peak memory is its own.
 
-    python -m bench.suggestions.contender {duckdb,spark,plain,scipy,networkx} FOLLOWS OUT [...]
+    python -m bench.suggestions.contender {duckdb,spark,plain,sum,scipy,networkx} FOLLOWS OUT [...]
 
 prints one JSON line: seconds, paths, rows and the contender's own details.
 """
@@ -57,6 +57,16 @@ def _plain(args: argparse.Namespace) -> dict[str, object]:
     return {"seconds": seconds, "rows": pads.dataset(args.out, format="parquet").count_rows()}
 
 
+def _sum(args: argparse.Namespace) -> dict[str, object]:
+    from bench.suggestions.baselines import duckdb_sum_only
+
+    spill = args.out.parent / f"{args.out.name}-spill"
+    seconds, pairs = duckdb_sum_only(
+        args.follows, spill, threads=args.threads, memory_limit=args.memory_limit, cap=args.cap
+    )
+    return {"seconds": seconds, "pairs": pairs}
+
+
 def _scipy(args: argparse.Namespace) -> dict[str, object]:
     from bench.suggestions.baselines import mutual_edges, scipy_top
 
@@ -84,7 +94,7 @@ def _networkx(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.suggestions.contender")
-    parser.add_argument("name", choices=["duckdb", "spark", "plain", "scipy", "networkx"])
+    parser.add_argument("name", choices=["duckdb", "spark", "plain", "sum", "scipy", "networkx"])
     parser.add_argument("follows", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--top-n", type=int, default=20)
@@ -96,7 +106,10 @@ def main() -> None:
     parser.add_argument("--batch-paths", type=int)
     parser.add_argument("--sample", type=int, default=300)
     args = parser.parse_args()
-    run = {"duckdb": _job, "spark": _job, "plain": _plain, "scipy": _scipy, "networkx": _networkx}
+    run = {
+        "duckdb": _job, "spark": _job, "plain": _plain, "sum": _sum, "scipy": _scipy,
+        "networkx": _networkx,
+    }  # fmt: skip
     result = run[args.name](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
