@@ -149,8 +149,8 @@ class SparkRunner:
             .config("spark.local.dir", str(temp_dir / "spark-local"))
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.autoBroadcastJoinThreshold", str(64 << 20))
-            # The job's hints fix its plan (sql.py); adaptive execution re-plans each stage
-            # and coalesced the viewer partitions: 1.1-1.2x slower at 100k users, local[2]
+            # The job's hints fix its plan (sql.py); adaptive execution re-plans each stage,
+            # 1.1-1.2x slower at 100k users on local[2] (docs/suggestions.md)
             .config("spark.sql.adaptive.enabled", "false")
             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
             .getOrCreate()
