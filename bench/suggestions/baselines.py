@@ -138,29 +138,24 @@ def duckdb_sum_only(
     every batch's two-hop paths joined and summed per (viewer, candidate), and nothing
     else: no exclusions, no floor, no ranking, no reasons, no output. The seconds of the
     batches (the preparation is not counted) and the number of pairs summed."""
-    import duckdb
-
     from mayknow.suggestions.batch import plan, sql
-    from mayknow.suggestions.batch.engines import DuckDBRunner
+    from mayknow.suggestions.batch.engines import DuckDBRunner, EngineOptions
 
     shutil.rmtree(spill, ignore_errors=True)
-    spill.mkdir(parents=True)
-    config = {"threads": threads, "memory_limit": memory_limit, "temp_directory": str(spill)}
-    with duckdb.connect(":memory:", config=config) as con:
-        source = f"SELECT * FROM read_parquet({_quote(str(follows))})"  # noqa: S608
-        con.execute(f"CREATE TEMP VIEW follows_raw AS {source}")
+    runner = DuckDBRunner(EngineOptions(threads=threads, memory_limit=memory_limit), spill)
+    try:
+        runner.register_parquet("follows_raw", [follows])
         for step in [plan.weights_step(cap), *sql.prepare_steps(None, 20)]:
-            kind = "VIEW" if step.kind == "view" else "TABLE"
-            con.execute(f"CREATE TEMP {kind} {step.name} AS {step.sql}")
-        cost = con.sql("SELECT v, paths FROM cost ORDER BY v").to_arrow_table()
-        ix, paths = (cost.column(k).to_numpy().astype(np.int64) for k in ("v", "paths"))
-        batches = plan.cut(ix, paths, DuckDBRunner.default_batch_paths)
+            runner.run(step)
+        batches = plan.plan_batches(runner, runner.default_batch_paths)
         started, pairs = time.perf_counter(), 0
         for batch in batches:
-            summed = SUM_ONLY.format(paths=sql.PATHS.format(lo=batch.lo, hi=batch.hi, broadcast=""))
-            pairs += int(con.execute(summed).fetchall()[0][0])
+            paths = sql.PATHS.format(lo=batch.lo, hi=batch.hi, broadcast="")
+            pairs += int(runner.con.execute(SUM_ONLY.format(paths=paths)).fetchall()[0][0])
         seconds = time.perf_counter() - started
-    shutil.rmtree(spill, ignore_errors=True)
+    finally:
+        runner.close()
+        shutil.rmtree(spill, ignore_errors=True)
     return seconds, pairs
 
 
