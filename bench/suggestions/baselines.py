@@ -107,7 +107,7 @@ def duckdb_plain(
     """Run PLAIN_SQL on DuckDB into out/part-0.parquet; the seconds it took."""
     import duckdb
 
-    spill = out.parent / f"{out.name}-spill"
+    spill = spill_folder(out)
     shutil.rmtree(spill, ignore_errors=True)  # what an interrupted run left
     spill.mkdir(parents=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,16 +131,23 @@ def duckdb_plain(
     return seconds
 
 
+def spill_folder(out: Path) -> Path:
+    """Where a DuckDB baseline whose results would go to `out` spills, beside `out`."""
+    return out.parent / f"{out.name}-spill"
+
+
 def duckdb_sum_only(
-    follows: Path, spill: Path, *, threads: int, memory_limit: str, cap: int = 1000
+    follows: Path, out: Path, *, threads: int, memory_limit: str, cap: int = 1000
 ) -> tuple[float, int]:
     """DuckDB's floor for one exact pass: the job's own prepared tables and batches,
     every batch's two-hop paths joined and summed per (viewer, candidate), and nothing
     else: no exclusions, no floor, no ranking, no reasons, no output. The seconds of the
-    batches (the preparation is not counted) and the number of pairs summed."""
+    batches (the preparation is not counted) and the number of pairs summed; nothing is
+    written to `out`, only beside it while it runs (spill_folder)."""
     from mayknow.suggestions.batch import plan, sql
     from mayknow.suggestions.batch.engines import DuckDBRunner, EngineOptions
 
+    spill = spill_folder(out)
     shutil.rmtree(spill, ignore_errors=True)
     runner = DuckDBRunner(EngineOptions(threads=threads, memory_limit=memory_limit), spill)
     try:

@@ -60,9 +60,8 @@ def _plain(args: argparse.Namespace) -> dict[str, object]:
 def _sum(args: argparse.Namespace) -> dict[str, object]:
     from bench.suggestions.baselines import duckdb_sum_only
 
-    spill = args.out.parent / f"{args.out.name}-spill"
     seconds, pairs = duckdb_sum_only(
-        args.follows, spill, threads=args.threads, memory_limit=args.memory_limit, cap=args.cap
+        args.follows, args.out, threads=args.threads, memory_limit=args.memory_limit, cap=args.cap
     )
     return {"seconds": seconds, "pairs": pairs}
 
